@@ -1,0 +1,75 @@
+"""Wiring: settings, database, content and engine, built once per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine as DbEngine
+
+from bot.config import Settings, get_settings
+from bot.content import Content, load_content
+from bot.db import alembic_config, make_engine, session_scope, upgrade
+from bot.engine import Engine
+from bot.services import units
+
+logger = logging.getLogger(__name__)
+
+
+class NotMigrated(Exception):
+    """The database schema is behind the code; run `congdoan db upgrade`."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: DbEngine
+    content: Content
+    engine: Engine
+
+
+def schema_is_current(db: DbEngine) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(str(db.url)))
+    with db.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    return set(current) == set(script.get_heads())
+
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    db: DbEngine | None = None,
+    extra_admins: dict[str, set[str]] | None = None,
+) -> App:
+    """Build everything; the embedded SQLite database is migrated on start, others are checked."""
+    from handlers import routers
+
+    settings = settings or get_settings()
+    db = db or make_engine(settings.database_url)
+    if db.dialect.name == "sqlite":
+        upgrade(db)
+    elif not schema_is_current(db):
+        raise NotMigrated()
+    content = load_content(settings.content_dir)
+    engine = Engine(
+        db=db, settings=settings, texts=content.texts, routers=routers(), content=content,
+        extra_admins=extra_admins,
+    )
+    return App(settings=settings, db=db, content=content, engine=engine)
+
+
+def load_demo_units(app: App) -> int:
+    """Load the demo unit tree when the database has no units yet; returns units created."""
+    with session_scope(app.db) as session:
+        if units.children(session, None):
+            return 0
+        result = units.import_units(session, units.read_rows(app.content.demo_units))
+        return result.created
+
+
+def quiet_noisy_loggers() -> None:
+    """httpx logs every request URL, and Bot API URLs contain the token: keep it out of logs."""
+    for name in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.WARNING)

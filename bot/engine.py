@@ -1,0 +1,321 @@
+"""The engine: dedupe an update, serialize per chat, load state, route, save state, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.flow import Command, Context, FlowState, Router
+from bot.messages import Choices, Incoming, Option, Response, Text
+from bot.models import ConversationState, ProcessedUpdate, RoleName, utcnow
+from bot.services.permissions import resolve_actor
+from bot.texts import Texts
+from bot.textutil import fold
+
+logger = logging.getLogger(__name__)
+
+CANCEL_COMMAND = "huy"
+HELP_COMMAND = "trogiup"
+_MAX_TEXT = 4000  # longer input is cut before any handler sees it
+
+
+class StateConflict(Exception):
+    """Another process saved this chat's state first; the update is handled again."""
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        db: DbEngine,
+        settings: Settings,
+        texts: Texts,
+        routers: Sequence[Router],
+        content: Any = None,
+        extra_admins: dict[str, set[str]] | None = None,
+    ):
+        self.db = db
+        self.settings = settings
+        self.texts = texts
+        self.content = content
+        self.routers = {r.name: r for r in routers}
+        self.commands: dict[str, tuple[Router, Command]] = {}
+        for router in routers:
+            for name, cmd in router.commands.items():
+                if name in self.commands:
+                    raise ValueError(f"command /{name} registered twice")
+                self.commands[name] = (router, cmd)
+        self.extra_admins = extra_admins or {}
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def handle(self, incoming: Incoming) -> Response:
+        """Process one update; updates of one chat run one at a time, chats run side by side."""
+        key = (incoming.platform, incoming.chat_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        async with lock:
+            return await asyncio.to_thread(self.handle_sync, incoming)
+
+    def handle_sync(self, incoming: Incoming) -> Response:
+        for _attempt in range(3):
+            try:
+                return self._process(incoming)
+            except StateConflict:
+                logger.info("state conflict, retrying update=%s", incoming.update_id)
+        return self._apologize(incoming, RuntimeError("state conflict after 3 attempts"))
+
+    def admin_ids(self, platform: str) -> set[str]:
+        return set(self.settings.admin_ids(platform)) | self.extra_admins.get(platform, set())
+
+    # -- one attempt -------------------------------------------------------------------
+
+    def _process(self, incoming: Incoming) -> Response:
+        with Session(self.db, expire_on_commit=False) as session:
+            if not self._claim(session, incoming):
+                logger.info(
+                    "duplicate update platform=%s update=%s", incoming.platform, incoming.update_id
+                )
+                return Response(duplicate=True)
+            row = self._load_state(session, incoming)
+            state = FlowState(row.flow, row.step, dict(row.data or {}), row.version)
+            actor = resolve_actor(
+                session,
+                platform=incoming.platform,
+                user_id=incoming.user_id,
+                admin_ids=self.admin_ids(incoming.platform),
+            )
+            ctx = Context(
+                incoming=incoming,
+                session=session,
+                settings=self.settings,
+                texts=self.texts,
+                actor=actor,
+                state=state,
+                content=self.content,
+                commands={name: cmd for name, (_, cmd) in self.commands.items()},
+            )
+            response = Response()
+            try:
+                self._route(ctx, response)
+                new_version = self._save_state(session, row, state, ctx)
+                session.commit()
+            except StateConflict:
+                session.rollback()
+                raise
+            except Exception as exc:
+                session.rollback()
+                return self._apologize(incoming, exc)
+        response.replies = self._bind_options(ctx, new_version)
+        return response
+
+    def _claim(self, session: Session, incoming: Incoming) -> bool:
+        session.add(ProcessedUpdate(platform=incoming.platform, update_id=incoming.update_id))
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return False
+        return True
+
+    def _load_state(self, session: Session, incoming: Incoming) -> ConversationState:
+        row = session.exec(
+            select(ConversationState).where(
+                ConversationState.platform == incoming.platform,
+                ConversationState.chat_id == incoming.chat_id,
+                ConversationState.user_id == incoming.user_id,
+            )
+        ).first()
+        if row is None:
+            row = ConversationState(
+                platform=incoming.platform,
+                chat_id=incoming.chat_id,
+                user_id=incoming.user_id,
+                data={},
+                version=0,
+            )
+        return row
+
+    def _save_state(
+        self, session: Session, row: ConversationState, state: FlowState, ctx: Context
+    ) -> int:
+        new_version = row.version + 1
+        data = dict(state.data)
+        if ctx.offered is not None:
+            data.update(
+                _options=[o.data for o in ctx.offered],
+                _labels=[o.label for o in ctx.offered],
+                _ov=new_version,
+            )
+        elif ctx.pending and (state.flow, state.step) == (row.flow, row.step):
+            data.update(ctx.pending)  # nothing new was asked: the buttons on screen stay valid
+        if row.id is None:
+            row.flow, row.step, row.data, row.version = state.flow, state.step, data, new_version
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise StateConflict() from None
+            return new_version
+        result = session.execute(
+            update(ConversationState)
+            .where(ConversationState.id == row.id, ConversationState.version == row.version)
+            .values(
+                flow=state.flow,
+                step=state.step,
+                data=data,
+                version=new_version,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StateConflict()
+        return new_version
+
+    def _bind_options(self, ctx: Context, version: int) -> list[Any]:
+        """Replace the handlers' option data with `version:index`, the only data buttons carry."""
+        out = []
+        for reply in ctx.replies:
+            if isinstance(reply, Choices):
+                options = tuple(
+                    Option(o.label, f"{version}:{i}") for i, o in enumerate(reply.options)
+                )
+                out.append(Choices(reply.text, options, reply.columns))
+            else:
+                out.append(reply)
+        return out
+
+    # -- routing -----------------------------------------------------------------------
+
+    def _route(self, ctx: Context, response: Response) -> None:
+        incoming = ctx.incoming
+        data = ctx.state.data
+        pending: list[str] = data.pop("_options", None) or []
+        labels: list[str] = data.pop("_labels", None) or []
+        offered_at = data.pop("_ov", None)
+        if pending:
+            ctx.pending = {"_options": pending, "_labels": labels, "_ov": offered_at}
+
+        if incoming.choice is not None:
+            version, _, index = incoming.choice.partition(":")
+            valid = (
+                version.isdigit()
+                and index.isdigit()
+                and pending
+                and int(version) == offered_at
+                and int(index) < len(pending)
+            )
+            if not valid:
+                response.notice = self.texts("engine.stale_button_short")
+                ctx.say("engine.stale_button")
+                return
+            ctx.choice = pending[int(index)]
+            response.selected = labels[int(index)] if int(index) < len(labels) else None
+            self._dispatch_step(ctx)
+            return
+
+        text = (incoming.text or "").strip()
+        if len(text) > _MAX_TEXT:
+            ctx.incoming = replace(incoming, text=text[:_MAX_TEXT])
+        command = ctx.incoming.command
+        if command is not None:
+            self._dispatch_command(ctx, *command)
+            return
+        if incoming.chat_type == "group":
+            return
+        if pending:
+            matched = _match_typed(text, pending, labels)
+            if matched is not None:
+                ctx.choice = pending[matched]
+        if ctx.state.flow is None:
+            ctx.say("engine.unknown_input")
+            return
+        self._dispatch_step(ctx)
+
+    def _dispatch_command(self, ctx: Context, name: str, args: str) -> None:
+        if name == CANCEL_COMMAND:
+            had_flow = ctx.state.flow is not None
+            ctx.finish()
+            ctx.say("engine.cancelled" if had_flow else "engine.nothing_to_cancel")
+            return
+        found = self.commands.get(name)
+        if found is None:
+            ctx.say("engine.unknown_command", command=name[:32])
+            return
+        _router, cmd = found
+        if ctx.incoming.chat_type == "group" and not cmd.group_ok:
+            ctx.say("engine.private_only")
+            return
+        if not ctx.actor.has(cmd.role):
+            key = "engine.need_register" if cmd.role is RoleName.MEMBER else "engine.forbidden"
+            ctx.say(key)
+            return
+        ctx.finish()
+        ctx.args = args
+        cmd.handler(ctx)
+
+    def _dispatch_step(self, ctx: Context) -> None:
+        router = self.routers.get(ctx.state.flow or "")
+        handler = router.steps.get(ctx.state.step or "") if router else None
+        if handler is None:
+            logger.warning("no handler for flow=%s step=%s", ctx.state.flow, ctx.state.step)
+            ctx.finish()
+            ctx.say("engine.unknown_input")
+            return
+        handler(ctx)
+
+    # -- errors ------------------------------------------------------------------------
+
+    def _apologize(self, incoming: Incoming, exc: BaseException) -> Response:
+        ref = secrets.token_hex(3).upper()
+        logger.error(
+            "handler failed ref=%s platform=%s chat=%s update=%s",
+            ref,
+            incoming.platform,
+            incoming.chat_id,
+            incoming.update_id,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        try:  # a failing update must not be retried forever by a webhook
+            with Session(self.db) as session:
+                session.add(
+                    ProcessedUpdate(platform=incoming.platform, update_id=incoming.update_id)
+                )
+                session.commit()
+        except IntegrityError:
+            pass
+        except Exception:
+            logger.exception("could not record failed update ref=%s", ref)
+        return Response(
+            replies=[Text(self.texts("engine.error", ref=ref))],
+            notice=self.texts("engine.error_short"),
+        )
+
+
+def _match_typed(text: str, pending: list[str], labels: Iterable[str]) -> int | None:
+    """A typed answer to a list of options: its number, or its label without diacritics."""
+    if text.isdigit():
+        number = int(text)
+        return number - 1 if 1 <= number <= len(pending) else None
+    folded = fold(text)
+    if not folded:
+        return None
+    for index, label in enumerate(labels):
+        if fold(label) == folded:
+            return index
+    return None

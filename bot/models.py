@@ -1,0 +1,136 @@
+"""Database tables (SQLModel). Tables are created by Alembic migrations, never by create_all."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    nullable = kw.pop("nullable", False)
+    default = {} if nullable else {"default_factory": utcnow}
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, **kw), **default)
+
+
+class MemberGroup(StrEnum):
+    UNION_OFFICER = "can_bo_cong_doan"
+    CIVIL_SERVANT = "cong_chuc"
+    PUBLIC_EMPLOYEE = "vien_chuc"
+    WORKER = "cong_nhan_lao_dong"
+
+
+class RoleName(StrEnum):
+    MEMBER = "member"
+    OFFICER = "officer"
+    ADMIN = "admin"
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=50, unique=True, index=True)
+    name: str = Field(max_length=255)
+    search_name: str = Field(max_length=255, description="lowercase, no diacritics")
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    path: str = Field(max_length=1000, index=True, description="/id/id/.../ from the root")
+    depth: int = 0
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    full_name: str | None = Field(default=None, max_length=100)
+    search_name: str | None = Field(default=None, max_length=100, index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    group: str = Field(max_length=32)
+    party_member: bool = False
+    consent_at: datetime | None = _ts(nullable=True)
+    consent_version: str | None = Field(default=None, max_length=32)
+    initials_only: bool = False
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    deleted_at: datetime | None = _ts(nullable=True)
+
+
+class Identity(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    platform_user_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    blocked: bool = False
+    created_at: datetime = _ts()
+
+
+class RoleGrant(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("member_id", "role", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    role: str = Field(max_length=16)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    granted_by: str = Field(max_length=80)
+    granted_at: datetime = _ts()
+
+
+class ConversationState(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    flow: str | None = Field(default=None, max_length=40)
+    step: str | None = Field(default=None, max_length=40)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 0
+    updated_at: datetime = _ts()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    platform: str = Field(max_length=16, primary_key=True)
+    update_id: str = Field(max_length=64, primary_key=True)
+    processed_at: datetime = _ts(index=True)
+
+
+class AuditLog(SQLModel, table=True):
+    __table_args__ = (Index("ix_auditlog_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    actor: str = Field(max_length=80)
+    action: str = Field(max_length=40)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

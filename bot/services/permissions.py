@@ -1,0 +1,83 @@
+"""The one place where roles are decided: member < officer (a unit subtree) < admin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from bot.models import Identity, Member, RoleGrant, RoleName, Unit
+
+_RANK = {None: 0, RoleName.MEMBER: 1, RoleName.OFFICER: 2, RoleName.ADMIN: 3}
+
+
+@dataclass
+class Actor:
+    platform: str
+    user_id: str
+    identity: Identity | None = None
+    member: Member | None = None
+    is_admin: bool = False
+    officer_units: list[Unit] = field(default_factory=list)
+
+    @property
+    def role(self) -> RoleName | None:
+        if self.is_admin:
+            return RoleName.ADMIN
+        if self.member is None:
+            return None
+        return RoleName.OFFICER if self.officer_units else RoleName.MEMBER
+
+    @property
+    def registered(self) -> bool:
+        return self.member is not None
+
+    @property
+    def ref(self) -> str:
+        """An id for logs and the audit trail: never a name."""
+        return f"{self.platform}:{self.user_id}"
+
+    def has(self, role: RoleName | None) -> bool:
+        if role is None:
+            return True
+        if role is RoleName.MEMBER and not self.registered:
+            return False
+        return _RANK[self.role] >= _RANK[role]
+
+    def can_manage(self, unit: Unit) -> bool:
+        """Admins manage every unit; officers their own units and everything below."""
+        if self.is_admin:
+            return True
+        return any(unit.path.startswith(scope.path) for scope in self.officer_units)
+
+    def scope_paths(self) -> list[str] | None:
+        """Path prefixes the actor may see; None means everything."""
+        if self.is_admin:
+            return None
+        return [u.path for u in self.officer_units]
+
+
+def resolve_actor(
+    session: Session, *, platform: str, user_id: str, admin_ids: Iterable[str] = ()
+) -> Actor:
+    identity = session.exec(
+        select(Identity).where(Identity.platform == platform, Identity.platform_user_id == user_id)
+    ).first()
+    actor = Actor(platform=platform, user_id=user_id, identity=identity)
+    actor.is_admin = user_id in set(admin_ids)
+    if identity is None or identity.member_id is None:
+        return actor
+    member = session.get(Member, identity.member_id)
+    if member is None or member.deleted_at is not None:
+        return actor
+    actor.member = member
+    grants = session.exec(select(RoleGrant).where(RoleGrant.member_id == member.id)).all()
+    for grant in grants:
+        if grant.role == RoleName.ADMIN:
+            actor.is_admin = True
+        elif grant.role == RoleName.OFFICER and grant.unit_id is not None:
+            unit = session.get(Unit, grant.unit_id)
+            if unit is not None:
+                actor.officer_units.append(unit)
+    return actor

@@ -1,0 +1,21 @@
+"""Vietnamese text helpers: NFC, diacritics folding for search, escaping."""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Lowercase without diacritics, for matching what people type ('lao cai' ~ 'Lào Cai')."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return " ".join(stripped.replace("đ", "d").split())
+
+
+def escape(text: object) -> str:
+    return html.escape(str(text), quote=False)

@@ -1,0 +1,89 @@
+"""YAML loading that remembers where each value stands, so errors name file and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class ContentError(Exception):
+    """Content that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class YamlDoc:
+    path: Path
+    data: Any
+    lines: dict[Loc, int]
+
+    def line(self, loc: Loc) -> int:
+        """The line of the deepest known node on the path to loc."""
+        loc = tuple(loc)
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc, 1)
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        return Problem(self.path, self.line(loc), message)
+
+    def validate(self, model: type[M]) -> tuple[M | None, list[Problem]]:
+        try:
+            return model.model_validate(self.data), []
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                where = ".".join(str(p) for p in loc)
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                problems.append(self.problem(loc, f"{where}: {msg}" if where else msg))
+            return None, problems
+
+
+def load_yaml(path: Path) -> YamlDoc:
+    """Parse a YAML file; a syntax error becomes a ContentError with its line."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ContentError([Problem(path, line, f"YAML không hợp lệ: {exc}")]) from None
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return YamlDoc(path, data, lines)
+
+
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*loc, key), lines)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*loc, index), lines)

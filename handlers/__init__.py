@@ -1,0 +1,11 @@
+"""Flow modules, one per feature; ROUTERS is the one visible list, in registration order."""
+
+from __future__ import annotations
+
+from bot.flow import Router
+
+
+def routers() -> list[Router]:
+    from handlers import admin, help, profile, start
+
+    return [start.router, profile.router, help.router, admin.router]

@@ -1,0 +1,225 @@
+"""/start [UNIT_CODE]: registration in five steps, or the profile with its corrections."""
+
+from __future__ import annotations
+
+from bot.flow import Context, Router
+from bot.messages import Option
+from bot.models import MemberGroup, Unit
+from bot.services import members, units
+from bot.services.members import InvalidName, Registration, clean_name, group_key
+from handlers import unitpick
+from handlers.profile import card
+
+router = Router("register")
+
+ASK_NAME = "name"
+ASK_UNIT = "unit"
+ASK_GROUP = "group"
+ASK_PARTY = "party"
+ASK_CONSENT = "consent"
+MENU = "menu"
+
+
+@router.command("start", role=None)
+def start(ctx: Context) -> None:
+    """Begin registration, or show the profile of a registered member."""
+    code = ctx.args.split()[0][:50] if ctx.args.split() else ""
+    linked = units.by_code(ctx.session, code) if code else None
+    if ctx.actor.member is not None:
+        _menu(ctx, intro="register.already", move_to=linked)
+        return
+    data: dict[str, object] = {}
+    ctx.say("register.welcome")
+    if linked is not None:
+        data["unit_id"] = linked.id
+        ctx.say("register.code_found", unit=units.full_name(ctx.session, linked))
+    elif code:
+        ctx.say("register.code_unknown", code=code)
+    ctx.begin(router.name, ASK_NAME, data)
+    ctx.say("register.ask_name")
+
+
+@router.step(ASK_NAME)
+def on_name(ctx: Context) -> None:
+    """Take the full name, or explain what is wrong with it and ask again."""
+    if ctx.choice is not None:
+        ctx.say("register.name_need_text")
+        return
+    try:
+        name = clean_name(ctx.text)
+    except InvalidName as exc:
+        ctx.say(f"register.name_{exc.reason}")
+        return
+    if _editing(ctx):
+        _save(ctx, full_name=name)
+        return
+    ctx.data["name"] = name
+    if "unit_id" in ctx.data:
+        _ask_group(ctx)
+    else:
+        ctx.goto(ASK_UNIT)
+        unitpick.offer(ctx, None)
+
+
+@router.step(ASK_UNIT)
+def on_unit(ctx: Context) -> None:
+    """Walk the tree, page, search, or pick."""
+    unit = unitpick.handle(ctx)
+    if unit is None:
+        return
+    if _editing(ctx):
+        _save(ctx, unit_id=unit.id)
+        return
+    ctx.data["unit_id"] = unit.id
+    _ask_group(ctx)
+
+
+def _ask_group(ctx: Context) -> None:
+    ctx.goto(ASK_GROUP)
+    options = [Option(ctx.t(group_key(g)), g.value) for g in MemberGroup]
+    ctx.ask(ctx.t("register.ask_group"), options)
+
+
+@router.step(ASK_GROUP)
+def on_group(ctx: Context) -> None:
+    """One of the four member groups."""
+    if ctx.choice not in {g.value for g in MemberGroup}:
+        ctx.say("register.group_need_choice")
+        _ask_group(ctx)
+        return
+    if _editing(ctx):
+        _save(ctx, group=ctx.choice)
+        return
+    ctx.data["group"] = ctx.choice
+    _ask_party(ctx)
+
+
+def _ask_party(ctx: Context) -> None:
+    ctx.goto(ASK_PARTY)
+    ctx.ask(
+        ctx.t("register.ask_party"),
+        [Option(ctx.t("common.yes"), "yes"), Option(ctx.t("common.no"), "no")],
+        columns=2,
+    )
+
+
+@router.step(ASK_PARTY)
+def on_party(ctx: Context) -> None:
+    """Party member: yes or no."""
+    if ctx.choice not in {"yes", "no"}:
+        ctx.say("register.party_need_choice")
+        _ask_party(ctx)
+        return
+    if _editing(ctx):
+        _save(ctx, party_member=ctx.choice == "yes")
+        return
+    ctx.data["party"] = ctx.choice == "yes"
+    _ask_consent(ctx)
+
+
+def _ask_consent(ctx: Context) -> None:
+    ctx.goto(ASK_CONSENT)
+    consent = ctx.content.consent
+    ctx.data["consent_version"] = consent.version
+    ctx.ask(
+        ctx.t("register.ask_consent_intro") + "\n" + consent.text,
+        [
+            Option(ctx.t("register.consent_yes"), "agree"),
+            Option(ctx.t("register.consent_no"), "refuse"),
+        ],
+    )
+
+
+@router.step(ASK_CONSENT)
+def on_consent(ctx: Context) -> None:
+    """No consent, no registration; with consent, the member is created."""
+    if ctx.choice == "refuse":
+        ctx.finish()
+        ctx.say("register.consent_refused")
+        return
+    if ctx.choice != "agree":
+        ctx.say("register.consent_need_choice")
+        _ask_consent(ctx)
+        return
+    data = ctx.data
+    if ctx.session.get(Unit, data.get("unit_id")) is None:  # the unit vanished meanwhile
+        ctx.goto(ASK_UNIT)
+        unitpick.offer(ctx, None)
+        return
+    member = members.register(
+        ctx.session,
+        platform=ctx.incoming.platform,
+        user_id=ctx.incoming.user_id,
+        chat_id=ctx.incoming.chat_id,
+        form=Registration(
+            full_name=data["name"],
+            unit_id=data["unit_id"],
+            group=MemberGroup(data["group"]),
+            party_member=bool(data["party"]),
+            consent_version=data["consent_version"],
+        ),
+    )
+    ctx.actor.member = member
+    ctx.finish()
+    ctx.say("register.done")
+    ctx.say_html(card(ctx, member))
+
+
+# -- corrections ----------------------------------------------------------------------------
+
+
+def _menu(ctx: Context, *, intro: str | None = None, move_to: Unit | None = None) -> None:
+    member = ctx.actor.member
+    assert member is not None
+    ctx.begin(router.name, MENU, {"edit": True})
+    if intro:
+        ctx.say(intro)
+    options = []
+    if move_to is not None and move_to.id != member.unit_id:
+        options.append(
+            Option(ctx.t("register.move_to_code", unit=move_to.name), f"move:{move_to.id}")
+        )
+    options += [
+        Option(ctx.t("register.edit_name"), "name"),
+        Option(ctx.t("register.edit_unit"), "unit"),
+        Option(ctx.t("register.edit_group"), "group"),
+        Option(ctx.t("register.edit_party"), "party"),
+        Option(ctx.t("common.done"), "done"),
+    ]
+    ctx.ask(card(ctx, member), options)
+
+
+@router.step(MENU)
+def on_menu(ctx: Context) -> None:
+    """Which field to correct."""
+    choice = ctx.choice or ""
+    if choice == "done":
+        ctx.finish()
+        ctx.say("register.closed")
+    elif choice == "name":
+        ctx.goto(ASK_NAME)
+        ctx.say("register.edit_ask_name")
+    elif choice == "unit":
+        ctx.goto(ASK_UNIT)
+        unitpick.offer(ctx, None)
+    elif choice == "group":
+        _ask_group(ctx)
+    elif choice == "party":
+        _ask_party(ctx)
+    elif choice.startswith("move:") and ctx.session.get(Unit, int(choice[5:])) is not None:
+        _save(ctx, unit_id=int(choice[5:]))
+    else:
+        ctx.say("admin.need_choice")
+        _menu(ctx)
+
+
+def _editing(ctx: Context) -> bool:
+    return bool(ctx.data.get("edit")) and ctx.actor.member is not None
+
+
+def _save(ctx: Context, **changes: object) -> None:
+    member = ctx.actor.member
+    assert member is not None
+    members.update_profile(ctx.session, member, **changes)
+    ctx.say("register.saved")
+    _menu(ctx)
