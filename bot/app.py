@@ -54,7 +54,11 @@ def build_app(
         raise NotMigrated()
     content = load_content(settings.content_dir)
     engine = Engine(
-        db=db, settings=settings, texts=content.texts, routers=routers(), content=content,
+        db=db,
+        settings=settings,
+        texts=content.texts,
+        routers=routers(),
+        content=content,
         extra_admins=extra_admins,
     )
     return App(settings=settings, db=db, content=content, engine=engine)
@@ -71,5 +75,5 @@ def load_demo_units(app: App) -> int:
 
 def quiet_noisy_loggers() -> None:
     """httpx logs every request URL, and Bot API URLs contain the token: keep it out of logs."""
-    for name in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
+    for name in ("httpx", "httpcore", "telegram", "apscheduler"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -56,9 +56,10 @@ def offer(ctx: Context, parent_id: int | None, page: int = 0, intro: str | None 
         )
         if parent.parent_id is not None:
             options.append(Option(ctx.t("common.back"), f"open:{parent.parent_id}"))
+    at_top = parent_id is None
     text = intro or (
         ctx.t("register.unit_level", unit=parent.name)
-        if parent is not None
+        if parent is not None and not at_top
         else ctx.t("register.ask_unit")
     )
     ctx.ask(text, options)

@@ -22,11 +22,21 @@ class MemoryChat:
     replies: list[Reply] = field(default_factory=list)
     last_response: Response | None = None
 
-    def _send(self, *, text: str | None = None, choice: str | None = None,
-              update_id: str | None = None, chat_type: str = "private") -> Response:
+    def _send(
+        self,
+        *,
+        text: str | None = None,
+        choice: str | None = None,
+        update_id: str | None = None,
+        chat_type: str = "private",
+    ) -> Response:
         incoming = Incoming(
-            platform=self.platform, update_id=update_id or f"u{next(_ids)}",
-            user_id=self.user_id, chat_id=self.chat_id or self.user_id, text=text, choice=choice,
+            platform=self.platform,
+            update_id=update_id or f"u{next(_ids)}",
+            user_id=self.user_id,
+            chat_id=self.chat_id or self.user_id,
+            text=text,
+            choice=choice,
             chat_type=chat_type,  # type: ignore[arg-type]
         )
         response = self.engine.handle_sync(incoming)

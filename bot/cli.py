@@ -1,0 +1,221 @@
+"""The `congdoan` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import Settings, SettingsError, get_settings
+
+app = typer.Typer(
+    help="congdoan-bot: học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Cơ sở dữ liệu", no_args_is_help=True)
+content_app = typer.Typer(help="Nội dung (content/)", no_args_is_help=True)
+units_app = typer.Typer(help="Cây đơn vị", no_args_is_help=True)
+roles_app = typer.Typer(help="Phân quyền", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(content_app, name="content")
+app.add_typer(units_app, name="units")
+app.add_typer(roles_app, name="roles")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"Lỗi: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise fail(f"cấu hình không hợp lệ: {exc}") from None
+
+
+def _setup_logging(settings: Settings, *, quiet: bool = False) -> None:
+    from bot.app import quiet_noisy_loggers
+
+    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_noisy_loggers()
+
+
+def _build(settings: Settings, **kw: object):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    from bot.app import NotMigrated, build_app
+    from bot.yamlfile import ContentError
+
+    try:
+        return build_app(settings, **kw)  # type: ignore[arg-type]
+    except NotMigrated:
+        raise fail("cơ sở dữ liệu chưa được cập nhật: chạy `congdoan db upgrade`") from None
+    except ContentError as exc:
+        raise fail(f"nội dung không hợp lệ, chạy `congdoan content check`:\n{exc}") from None
+    except OperationalError as exc:
+        raise fail(f"không kết nối được cơ sở dữ liệu ({type(exc.orig).__name__})") from None
+
+
+@app.command()
+def chat() -> None:
+    """Trò chuyện với bot ngay trong cửa sổ lệnh (không cần token); bạn là quản trị viên."""
+    from bot.app import load_demo_units
+    from bot.channels.console import PLATFORM, USER_ID, ConsoleChannel
+
+    settings = _settings()
+    _setup_logging(settings, quiet=True)
+    built = _build(settings, extra_admins={PLATFORM: {USER_ID}})
+    created = load_demo_units(built)
+    if created:
+        typer.echo(f"Đã nạp {created} đơn vị mẫu từ content/units_demo.csv.")
+    t = built.content.texts
+    ConsoleChannel(built.engine, files_dir=Path("data/console")).loop(
+        banner=t("console.banner"), bye=t("console.bye")
+    )
+
+
+@app.command()
+def run(
+    webhook: Annotated[
+        bool, typer.Option(help="Nhận cập nhật qua webhook thay vì long polling")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe (webhook)")] = "0.0.0.0",  # noqa: S104
+    port: Annotated[int, typer.Option(help="Cổng lắng nghe (webhook)")] = 8080,
+    webhook_url: Annotated[
+        str, typer.Option(help="Địa chỉ https công khai để đăng ký webhook với Telegram")
+    ] = "",
+) -> None:
+    """Chạy bot trên các nền tảng đã có token (Telegram), long polling hoặc webhook."""
+    from bot.channels.telegram import TelegramChannel
+    from bot.server import serve_polling, serve_webhook
+
+    settings = _settings()
+    _setup_logging(settings)
+    if not settings.telegram_bot_token:
+        raise fail("chưa có token: đặt TELEGRAM_BOT_TOKEN trong .env (xem .env.example)")
+    if webhook and not settings.telegram_webhook_secret:
+        raise fail("chế độ webhook cần TELEGRAM_WEBHOOK_SECRET (một chuỗi ngẫu nhiên dài)")
+    built = _build(settings)
+    telegram = TelegramChannel(built.engine, settings)
+    try:
+        if webhook:
+            asyncio.run(
+                serve_webhook(built, telegram, host=host, port=port, public_url=webhook_url or None)
+            )
+        else:
+            asyncio.run(serve_polling(built, telegram))
+    except KeyboardInterrupt:
+        pass
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Áp dụng các bản cập nhật cấu trúc cơ sở dữ liệu (migrations)."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.db import make_engine, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        raise fail(f"không kết nối được cơ sở dữ liệu ({type(exc.orig).__name__})") from None
+    typer.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+
+
+@content_app.command("check")
+def content_check() -> None:
+    """Kiểm tra nội dung trong content/ và chỉ ra lỗi theo tệp và dòng."""
+    from bot.content import check_content
+
+    settings = _settings()
+    problems = check_content(settings.content_dir)
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems:
+        raise fail(f"{len(problems)} lỗi trong nội dung", code=1)
+    typer.echo("Nội dung hợp lệ.")
+
+
+@units_app.command("import")
+def units_import(file: Path) -> None:
+    """Nạp cây đơn vị từ CSV hoặc XLSX (cột code,name,parent_code); nạp lại sẽ cập nhật theo mã."""
+    from bot.db import make_engine, session_scope, upgrade
+    from bot.services.units import UnitFileError, import_units, read_rows
+
+    settings = _settings()
+    if not file.is_file():
+        raise fail(f"không thấy tệp {file}")
+    try:
+        rows = read_rows(file)
+    except UnitFileError as exc:
+        raise fail(str(exc)) from None
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    with session_scope(engine) as session:
+        result = import_units(session, rows)
+        if result.errors:
+            session.rollback()
+            for err in result.errors:
+                typer.echo(err, err=True)
+            raise fail(f"{len(result.errors)} lỗi, chưa nạp đơn vị nào", code=1)
+    typer.echo(
+        f"Đã nạp: {result.created} mới, {result.updated} cập nhật, {result.unchanged} không đổi."
+    )
+
+
+@roles_app.command("grant")
+def roles_grant(
+    platform: Annotated[str, typer.Option(help="telegram hoặc zalo")],
+    user: Annotated[str, typer.Option(help="Mã người dùng trên nền tảng")],
+    role: Annotated[str, typer.Option(help="officer hoặc admin")],
+    unit: Annotated[str, typer.Option(help="Mã đơn vị phụ trách (bắt buộc với officer)")] = "",
+) -> None:
+    """Cấp quyền cán bộ công đoàn (officer) hoặc quản trị viên (admin) cho người đã đăng ký."""
+    from bot.db import make_engine, session_scope, upgrade
+    from bot.models import Member, RoleName
+    from bot.services import units
+    from bot.services.members import identity_for
+    from bot.services.roles import RoleError, grant
+
+    settings = _settings()
+    if platform not in {"telegram", "zalo"}:
+        raise fail("--platform phải là telegram hoặc zalo")
+    if role not in {"officer", "admin"}:
+        raise fail("--role phải là officer hoặc admin")
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    with session_scope(engine) as session:
+        identity = identity_for(session, platform=platform, user_id=user.strip())
+        member = (
+            session.get(Member, identity.member_id) if identity and identity.member_id else None
+        )
+        if member is None or member.deleted_at is not None:
+            raise fail(f"người dùng {platform}:{user} chưa đăng ký với bot (/start)")
+        scope = units.by_code(session, unit) if unit else None
+        if unit and scope is None:
+            raise fail(f"không có đơn vị mã {unit}")
+        try:
+            grant(session, member=member, role=RoleName(role), unit=scope, by="cli")
+        except RoleError as exc:
+            raise fail(str(exc)) from None
+    where = f", phụ trách {scope.name}" if scope else ""
+    typer.echo(f"Đã cấp quyền {role} cho {platform}:{user}{where}.")
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:  # pragma: no cover - settings errors are caught above
+        typer.secho(f"Lỗi: {exc}", err=True)
+        sys.exit(2)

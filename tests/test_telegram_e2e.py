@@ -1,0 +1,229 @@
+"""End to end over real HTTP: the real python-telegram-bot code against a local Bot API double."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bot.app import App, build_app, load_demo_units
+from bot.channels.telegram import TelegramChannel
+from bot.models import Member
+from bot.server import serve_polling, serve_webhook
+from tests.conftest import make_settings
+from tests.doubles.telegram_api import FakeTelegramAPI
+
+USER = 5001
+SECRET = "s3cret-webhook-token-for-tests"
+
+
+@dataclass
+class Running:
+    api: FakeTelegramAPI
+    app: App
+    port: int | None = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def api():  # type: ignore[no-untyped-def]
+    with FakeTelegramAPI() as fake:
+        yield fake
+
+
+def _app(db_url: str, api: FakeTelegramAPI) -> App:
+    settings = make_settings(
+        db_url,
+        telegram_bot_token=api.token,
+        telegram_api_base_url=api.root,
+        telegram_webhook_secret=SECRET,
+    )
+    built = build_app(settings)
+    load_demo_units(built)
+    return built
+
+
+@pytest.fixture
+async def polling(db_url: str, api: FakeTelegramAPI) -> AsyncIterator[Running]:
+    built = _app(db_url, api)
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve_polling(built, TelegramChannel(built.engine, built.settings), stop)
+    )
+    await api.await_for_call("setMyCommands")  # updates sent from now on are queued for polling
+    yield Running(api, built)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    built.db.dispose()
+
+
+@pytest.fixture
+async def webhook(db_url: str, api: FakeTelegramAPI) -> AsyncIterator[Running]:
+    built = _app(db_url, api)
+    port = _free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve_webhook(
+            built,
+            TelegramChannel(built.engine, built.settings),
+            host="127.0.0.1",
+            port=port,
+            public_url="https://bot.example.org",
+            stop=stop,
+        )
+    )
+    async with httpx.AsyncClient() as client:
+        for _ in range(100):
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    yield Running(api, built, port)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    built.db.dispose()
+
+
+async def _say(api: FakeTelegramAPI, text: str, count: int = 1) -> list:  # type: ignore[type-arg]
+    """Type a text and wait for the `count` messages it answers."""
+    mark = api.mark()
+    api.send_text(USER, text)
+    return await api.await_sent(USER, count=count, since=mark)
+
+
+async def _press(api: FakeTelegramAPI, label: str, count: int = 1) -> list:  # type: ignore[type-arg]
+    """Press a button and wait for the answer to the query and the `count` messages."""
+    mark = api.mark()
+    api.press_button(USER, label)
+    await api.await_for_call("answerCallbackQuery", since=mark)
+    return await api.await_sent(USER, count=count, since=mark)
+
+
+async def test_menu_is_set_in_vietnamese(polling: Running) -> None:
+    call = await polling.api.await_for_call("setMyCommands")
+    commands = {c["command"]: c["description"] for c in call.params["commands"]}
+    assert commands["start"] == "Đăng ký hoặc sửa thông tin"
+    assert commands["toi"] == "Thông tin của tôi" and "huy" in commands
+
+
+async def test_register_by_pressing_buttons_over_polling(polling: Running) -> None:
+    api = polling.api
+    sent = await _say(api, "/start", count=2)
+    assert "Chào mừng" in sent[0].text
+    sent = await _say(api, "trần thị bích")
+    assert sent[-1].reply_markup is not None  # the unit tree as inline buttons
+    await _press(api, "LĐLĐ huyện An Phú")
+    edit = await api.await_for_call("editMessageText")
+    assert "➜ LĐLĐ huyện An Phú" in edit.params["text"]  # the choice is marked, buttons gone
+    await _press(api, "Trung tâm Y tế")
+    await _press(api, "Viên chức")
+    await _press(api, "Có")
+    await _press(api, "Tôi đồng ý", count=2)
+    texts = "\n".join(c.text or "" for c in api.sent_to(USER))
+    assert "Đăng ký thành công" in texts and "Trần Thị Bích" in texts
+    with Session(polling.app.db) as s:
+        member = s.exec(select(Member)).one()
+    assert member.full_name == "Trần Thị Bích" and member.party_member
+
+
+async def test_deep_link_and_escaped_user_text(polling: Running) -> None:
+    api = polling.api
+    await _say(api, "/start CDCS-THPT-LTV", count=3)
+    assert "Trường THPT Lê Thánh Tông" in api.sent_to(USER)[1].text
+    sent = await _say(api, "<b>Lan</b> & _*[")
+    assert "chỉ gồm chữ cái" in sent[-1].text
+    await _say(api, "Đỗ Văn Hùng")
+    await _press(api, "Công chức")
+    await _press(api, "Không")
+    await _press(api, "Tôi đồng ý", count=2)
+    mark = api.mark()
+    await _say(api, "/start", count=2)  # the profile menu, then a search typed with markup
+    await _press(api, "Sửa đơn vị")
+    sent = await _say(api, "<i>x</i> & <script>")
+    assert "&lt;i&gt;x&lt;/i&gt; &amp; &lt;script&gt;" in sent[-1].text  # escaped, and accepted
+    assert all(c.ok for c in api.calls[mark:])
+
+
+async def test_old_button_pressed_again_is_answered_not_processed(polling: Running) -> None:
+    api = polling.api
+    await _say(api, "/start CDCS-MN-HM", count=3)
+    await _say(api, "Vũ Thị Mai")
+    message = api.keyboard_message(USER, "Viên chức")
+    data = api.button_data(USER, "Viên chức")
+    await _press(api, "Viên chức")
+    mark = api.mark()
+    api.press(USER, message, data)  # a double tap on the same button
+    answer = await api.await_for_call("answerCallbackQuery", since=mark)
+    assert answer.params.get("text") == "Nút đã cũ"
+    sent = await api.await_sent(USER, since=mark)
+    assert "tin nhắn cũ" in sent[-1].text
+
+
+async def test_bad_input_never_crashes(polling: Running) -> None:
+    api = polling.api
+    for text in ["", "😀" * 10, "x" * 5000, "'; DROP TABLE member; --", "<b>", "/start@other x"]:
+        mark = api.mark()
+        api.send_text(USER, text)
+        await api.await_sent(USER, since=mark)
+    mark = api.mark()
+    api.press(USER, api.messages(USER)[0], "not-our-data")  # a button we never made
+    await api.await_for_call("answerCallbackQuery", since=mark)
+    assert all(c.ok for c in api.calls if c.method in {"sendMessage", "editMessageText"})
+
+
+async def test_webhook_with_right_secret_is_processed(webhook: Running) -> None:
+    api, port = webhook.api, webhook.port
+    hook = await api.await_for_call("setWebhook")
+    assert hook.params["url"] == "https://bot.example.org/telegram/webhook"
+    assert hook.params["secret_token"] == SECRET
+    update = api.build_text_update(USER, "/start")
+    async with httpx.AsyncClient() as client:
+        ok = await client.post(
+            f"http://127.0.0.1:{port}/telegram/webhook",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert ok.status_code == 200
+        sent = await api.await_sent(USER, count=2)
+        assert "Chào mừng" in sent[0].text
+        replay = await client.post(
+            f"http://127.0.0.1:{port}/telegram/webhook",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert replay.status_code == 200
+        await asyncio.sleep(0.3)
+        assert len(api.sent_to(USER)) == 2  # the retried webhook is processed once
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}])
+async def test_webhook_without_the_right_secret_is_rejected(webhook: Running, headers) -> None:
+    api, port = webhook.api, webhook.port
+    update = api.build_text_update(USER, "/start")
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"http://127.0.0.1:{port}/telegram/webhook", json=update, headers=headers
+        )
+        assert response.status_code == 401
+        for junk in [b"not json", b"[]", b'{"update_id": "x"}']:
+            bad = await client.post(
+                f"http://127.0.0.1:{port}/telegram/webhook",
+                content=junk,
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+            assert bad.status_code == 400
+        health = await client.get(f"http://127.0.0.1:{port}/healthz")
+        assert health.json() == {"ok": True, "database": "ok"}
+    await asyncio.sleep(0.3)
+    assert api.sent_to(USER) == []
