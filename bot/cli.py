@@ -131,6 +131,20 @@ def db_upgrade() -> None:
     typer.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
 
 
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message", help="Nội dung thay đổi")],
+) -> None:
+    """(Cho lập trình viên) Sinh migration mới từ bot/models.py."""
+    from alembic import command
+
+    from bot.db import alembic_config, make_engine, upgrade
+
+    settings = _settings()
+    upgrade(make_engine(settings.database_url))
+    command.revision(alembic_config(settings.database_url), message=message, autogenerate=True)
+
+
 @content_app.command("check")
 def content_check() -> None:
     """Kiểm tra nội dung trong content/ và chỉ ra lỗi theo tệp và dòng."""
