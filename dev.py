@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Set up and run congdoan-bot with nothing but Python 3.11+.
 
-    python3 dev.py chat    create .venv, install, migrate, load demo units, open `congdoan chat`
-    python3 dev.py test    create .venv, install, run ruff and the whole test suite
-    python3 dev.py setup   only create .venv and install
+python3 dev.py chat    create .venv, install, migrate, load demo units, open `congdoan chat`
+python3 dev.py test    create .venv, install, run ruff and the whole test suite
+python3 dev.py setup   only create .venv and install
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ MARKER = VENV / ".installed"
 
 def run(*args: str | Path) -> None:
     print("$", " ".join(str(a) for a in args), flush=True)
-    code = subprocess.call([str(a) for a in args], cwd=ROOT)
+    code = subprocess.call([str(a) for a in args], cwd=ROOT)  # noqa: S603 (our own commands)
     if code:
         sys.exit(code)
 
 
 def setup() -> None:
     """Create the virtual environment and install the project with its dev extra, once."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py may be started by an older python)
         sys.exit("congdoan-bot cần Python 3.11 trở lên (needs Python 3.11+)")
     if not PYTHON.exists():
         print(f"Tạo môi trường ảo {VENV} ...", flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import App, build_app, load_demo_units
+from bot.app import App, build_app, load_demo_units, quiet_noisy_loggers
 from bot.channels.telegram import TelegramChannel
 from bot.models import Member
 from bot.server import serve_polling, serve_webhook
@@ -117,7 +118,9 @@ async def test_menu_is_set_in_vietnamese(polling: Running) -> None:
     assert commands["toi"] == "Thông tin của tôi" and "huy" in commands
 
 
-async def test_register_by_pressing_buttons_over_polling(polling: Running) -> None:
+async def test_register_by_pressing_buttons_over_polling(polling: Running, caplog) -> None:
+    quiet_noisy_loggers()  # as `congdoan run` does
+    caplog.set_level(logging.DEBUG)
     api = polling.api
     sent = await _say(api, "/start", count=2)
     assert "Chào mừng" in sent[0].text
@@ -135,6 +138,9 @@ async def test_register_by_pressing_buttons_over_polling(polling: Running) -> No
     with Session(polling.app.db) as s:
         member = s.exec(select(Member)).one()
     assert member.full_name == "Trần Thị Bích" and member.party_member
+    logged = caplog.text
+    assert api.token not in logged and api.token.split(":")[1] not in logged
+    assert "Bích" not in logged and "Trần" not in logged  # logs carry ids, not names
 
 
 async def test_deep_link_and_escaped_user_text(polling: Running) -> None:

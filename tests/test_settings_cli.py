@@ -1,0 +1,100 @@
+"""Settings and the command line: clear one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app as cli
+from bot.config import PROJECT_ROOT, Settings, get_settings
+from bot.content import check_content
+
+
+@pytest.fixture
+def env(monkeypatch):  # type: ignore[no-untyped-def]
+    for name in ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TIMEZONE", "ADMIN_TELEGRAM_IDS"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DATABASE_URL", "not a url", "DATABASE_URL"),
+        ("DATABASE_URL", "mysql://u@h/db", "chỉ hỗ trợ sqlite hoặc postgresql"),
+        ("TELEGRAM_BOT_TOKEN", "abc", "TELEGRAM_BOT_TOKEN"),
+        ("TIMEZONE", "Mars/Olympus", "múi giờ"),
+        ("BROADCAST_RATE_PER_SECOND", "nhanh", "BROADCAST_RATE_PER_SECOND"),
+    ],
+)
+def test_malformed_settings_give_one_line(env, name, value, says):
+    env.setenv(name, value)
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert says in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_admin_ids_are_parsed_from_a_comma_list(env):
+    env.setenv("ADMIN_TELEGRAM_IDS", " 1, 22 ,,333 ")
+    assert get_settings().admin_ids("telegram") == {"1", "22", "333"}
+
+
+def test_run_without_token_says_what_to_do(env, tmp_path):
+    env.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    result = CliRunner().invoke(cli, ["run"])
+    assert result.exit_code == 2 and "TELEGRAM_BOT_TOKEN" in result.output
+    env.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-token-abcdefghijklmnopqrstuvwxyz")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["run", "--webhook"])
+    assert result.exit_code == 2 and "TELEGRAM_WEBHOOK_SECRET" in result.output
+
+
+def test_db_upgrade_on_a_fresh_sqlite_file(env, tmp_path):
+    env.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/sub/dir/new.db")
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sub/dir/new.db").exists()
+
+
+def test_shipped_content_passes_the_check(env):
+    assert check_content(PROJECT_ROOT / "content") == []
+    result = CliRunner().invoke(cli, ["content", "check"])
+    assert result.exit_code == 0 and "hợp lệ" in result.output
+
+
+def _copy_content(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(PROJECT_ROOT / "content", target)
+    return target
+
+
+def test_content_check_names_file_and_line(env, tmp_path):
+    content = _copy_content(tmp_path)
+    texts = content / "texts.yaml"
+    lines = texts.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("cancelled:"))
+    lines[index] = '  cancelled: "Đã hủy {"'
+    texts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (content / "consent.yaml").write_text('version: ""\ntext: "ngắn"\n', encoding="utf-8")
+    env.setenv("CONTENT_DIR", str(content))
+    result = CliRunner().invoke(cli, ["content", "check"])
+    assert result.exit_code == 1
+    assert f"texts.yaml:{index + 1}: engine.cancelled" in result.output
+    assert "consent.yaml:1: version" in result.output and "consent.yaml:2: text" in result.output
+
+
+def test_content_check_reports_broken_yaml(tmp_path):
+    content = _copy_content(tmp_path)
+    (content / "texts.yaml").write_text("engine:\n  a: [unclosed\n", encoding="utf-8")
+    problems = check_content(content)
+    assert problems and problems[0].file.name == "texts.yaml" and problems[0].line >= 2
+
+
+def test_settings_default_is_embedded_sqlite(env):
+    assert Settings(_env_file=None).database_url == "sqlite:///data/congdoan.db"  # type: ignore[call-arg]
