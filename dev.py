@@ -2,7 +2,7 @@
 """Set up and run congdoan-bot with nothing but Python 3.11+.
 
 python3 dev.py chat    create .venv, install, migrate, load demo units, open `congdoan chat`
-python3 dev.py test    create .venv, install, run ruff and the whole test suite
+python3 dev.py test    create .venv, install, run ruff, mypy and the whole test suite
 python3 dev.py setup   only create .venv and install
 """
 
@@ -56,6 +56,7 @@ def main() -> None:
         os.execv(str(BIN / "congdoan"), [str(BIN / "congdoan"), "chat"])  # noqa: S606
     elif command == "test":
         run(PYTHON, "-m", "ruff", "check", ".")
+        run(PYTHON, "-m", "mypy", "bot", "handlers", "scheduler")
         run(PYTHON, "-m", "pytest", "-q", *sys.argv[2:])
 
 

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.flow import Command, Context, FlowState, Router
-from bot.messages import Choices, Incoming, Option, Response, Text
+from bot.messages import Choices, Incoming, Option, Reply, Response, Text
 from bot.models import ConversationState, ProcessedUpdate, RoleName, utcnow
 from bot.services.permissions import resolve_actor
 from bot.texts import Texts
@@ -173,7 +173,9 @@ class Engine:
             return new_version
         result = session.execute(
             update(ConversationState)
-            .where(ConversationState.id == row.id, ConversationState.version == row.version)
+            .where(
+                col(ConversationState.id) == row.id, col(ConversationState.version) == row.version
+            )
             .values(
                 flow=state.flow,
                 step=state.step,
@@ -187,9 +189,9 @@ class Engine:
             raise StateConflict()
         return new_version
 
-    def _bind_options(self, ctx: Context, version: int) -> list[Any]:
+    def _bind_options(self, ctx: Context, version: int) -> list[Reply]:
         """Replace the handlers' option data with `version:index`, the only data buttons carry."""
-        out = []
+        out: list[Reply] = []
         for reply in ctx.replies:
             if isinstance(reply, Choices):
                 options = tuple(

@@ -39,8 +39,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _ts(**kw: Any) -> Any:
     nullable = kw.pop("nullable", False)
-    default = {} if nullable else {"default_factory": utcnow}
-    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, **kw), **default)
+    column = Column(UTCDateTime(), nullable=nullable, **kw)
+    if nullable:
+        return Field(default=None, sa_column=column)
+    return Field(default_factory=utcnow, sa_column=column)
 
 
 class MemberGroup(StrEnum):

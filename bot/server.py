@@ -94,6 +94,7 @@ async def serve_polling(
     async with application:
         await telegram.set_menu()
         await application.bot.delete_webhook(drop_pending_updates=False)
+        assert application.updater is not None
         await application.updater.start_polling(allowed_updates=["message", "callback_query"])
         await application.start()
         logger.info("telegram polling started")

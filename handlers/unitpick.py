@@ -31,9 +31,9 @@ def offer(ctx: Context, parent_id: int | None, page: int = 0, intro: str | None 
     ids = [k.id for k in kids]
     counts = dict(
         session.exec(  # type: ignore[arg-type]
-            select(Unit.parent_id, func.count())
+            select(col(Unit.parent_id), func.count())
             .where(col(Unit.parent_id).in_(ids))
-            .group_by(Unit.parent_id)
+            .group_by(col(Unit.parent_id))
         ).all()
     )
     start = page * PAGE

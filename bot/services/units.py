@@ -150,8 +150,8 @@ def import_units(session: Session, rows: list[tuple[int, dict[str, str]]]) -> Im
             result.unchanged += 1
     session.flush()
     for code, unit in existing.items():
-        parent_code = final_parent.get(code)
-        unit.parent_id = existing[parent_code].id if parent_code else None
+        up = final_parent.get(code)
+        unit.parent_id = existing[up].id if up else None
     _recompute_paths(session, list(existing.values()))
     session.flush()
     return result
@@ -192,7 +192,7 @@ def search(session: Session, text: str, limit: int = 8) -> list[Unit]:
     query = select(Unit)
     for word in words[:6]:
         query = query.where(col(Unit.search_name).contains(word, autoescape=True))
-    return list(session.exec(query.order_by(Unit.depth.desc(), Unit.name).limit(limit)).all())
+    return list(session.exec(query.order_by(col(Unit.depth).desc(), Unit.name).limit(limit)).all())
 
 
 def ancestors(session: Session, unit: Unit) -> list[Unit]:

@@ -1,0 +1,1 @@
+"""Scheduled jobs: anniversary posts, deadline reminders, due broadcasts (scheduler issue)."""
