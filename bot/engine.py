@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import secrets
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
@@ -44,6 +46,8 @@ class Engine:
         routers: Sequence[Router],
         content: Any = None,
         extra_admins: dict[str, set[str]] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
     ):
         self.db = db
         self.settings = settings
@@ -57,6 +61,8 @@ class Engine:
                     raise ValueError(f"command /{name} registered twice")
                 self.commands[name] = (router, cmd)
         self.extra_admins = extra_admins or {}
+        self.clock = clock
+        self.rng = rng or random.SystemRandom()
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -108,6 +114,8 @@ class Engine:
                 state=state,
                 content=self.content,
                 commands={name: cmd for name, (_, cmd) in self.commands.items()},
+                now=self.clock(),
+                rng=self.rng,
             )
             response = Response()
             try:

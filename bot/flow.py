@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from bot.config import Settings
 from bot.messages import Choices, Document, Incoming, Option, Photo, Reply, Text
-from bot.models import RoleName
+from bot.models import RoleName, utcnow
 from bot.texts import Texts
 
 if TYPE_CHECKING:
@@ -74,6 +76,8 @@ class Context:
         state: FlowState,
         content: Any = None,
         commands: dict[str, Command] | None = None,
+        now: datetime | None = None,
+        rng: random.Random | None = None,
     ):
         self.incoming = incoming
         self.session = session
@@ -83,6 +87,8 @@ class Context:
         self.state = state
         self.content = content
         self.commands = commands or {}
+        self.now = now or utcnow()
+        self.rng = rng or random.Random()
         self.replies: list[Reply] = []
         self.offered: list[Option] | None = None  # options asked in this update
         self.choice: str | None = None  # the semantic data of the chosen option

@@ -136,3 +136,42 @@ class AuditLog(SQLModel, table=True):
     actor: str = Field(max_length=80)
     action: str = Field(max_length=40)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class StudyProgress(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("member_id", "topic_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    topic_id: str = Field(max_length=64)
+    section_index: int = 0
+    completed_at: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts()
+
+
+class QuizAttempt(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_quizattempt_board", "campaign_id", "topic_id", "finished_at"),
+        Index("ix_quizattempt_member_topic", "member_id", "topic_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    campaign_id: str = Field(max_length=64)
+    topic_id: str = Field(max_length=64)
+    question_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    option_orders: list[list[int]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    answers: list[list[int] | None] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    current: int = 0
+    score: int = 0
+    total: int = 0
+    started_at: datetime = _ts()
+    deadline_at: datetime | None = _ts(nullable=True)
+    finished_at: datetime | None = _ts(nullable=True)
+    elapsed_seconds: int | None = None
+    timed_out: bool = False
+    passed: bool = False
