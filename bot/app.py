@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -13,6 +16,7 @@ from bot.config import Settings, get_settings
 from bot.content import Content, load_content
 from bot.db import alembic_config, make_engine, session_scope, upgrade
 from bot.engine import Engine
+from bot.models import utcnow
 from bot.services import units
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,8 @@ def build_app(
     *,
     db: DbEngine | None = None,
     extra_admins: dict[str, set[str]] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    rng: random.Random | None = None,
 ) -> App:
     """Build everything; the embedded SQLite database is migrated on start, others are checked."""
     from handlers import routers
@@ -60,6 +66,8 @@ def build_app(
         routers=routers(),
         content=content,
         extra_admins=extra_admins,
+        clock=clock,
+        rng=rng,
     )
     return App(settings=settings, db=db, content=content, engine=engine)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
+from bot.catalog import Catalog, load_catalog
 from bot.texts import Texts
 from bot.textutil import nfc
 from bot.yamlfile import ContentError, Problem, load_yaml
@@ -31,6 +32,7 @@ class Content:
     root: Path
     texts: Texts
     consent: Consent
+    catalog: Catalog
 
     @property
     def demo_units(self) -> Path:
@@ -55,9 +57,11 @@ def load_content(root: Path) -> Content:
         problems.extend(exc.problems)
     except FileNotFoundError:
         problems.append(Problem(root / "consent.yaml", 1, "thiếu tệp"))
+    catalog, found = load_catalog(root)
+    problems.extend(found)
     if problems or texts is None or consent is None:
         raise ContentError(problems)
-    return Content(root=root, texts=texts, consent=consent)
+    return Content(root=root, texts=texts, consent=consent, catalog=catalog)
 
 
 def check_content(root: Path) -> list[Problem]:

@@ -22,3 +22,9 @@ def fmt_date(d: date | datetime | None, tz: ZoneInfo | None = None) -> str:
     if isinstance(d, datetime) and tz is not None:
         d = d.astimezone(tz)
     return d.strftime("%d/%m/%Y")
+
+
+def fmt_duration(seconds: int) -> str:
+    """'12 phút 05 giây', or '45 giây' under a minute."""
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    return f"{minutes} phút {secs:02d} giây" if minutes else f"{secs} giây"

@@ -6,6 +6,6 @@ from bot.flow import Router
 
 
 def routers() -> list[Router]:
-    from handlers import admin, help, profile, start
+    from handlers import admin, help, profile, quiz, start, study
 
-    return [start.router, profile.router, help.router, admin.router]
+    return [start.router, study.router, quiz.router, profile.router, help.router, admin.router]

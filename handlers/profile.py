@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.flow import Context, Router
 from bot.models import Member, Unit
-from bot.services import units
-from bot.services.members import group_key
+from bot.services import campaigns, quizzes, study, units
+from bot.services.members import group_key, initials
 from bot.texts import Raw
-from bot.timefmt import fmt_datetime
+from bot.timefmt import fmt_date, fmt_datetime, fmt_duration
 
 router = Router("profile")
 
@@ -22,6 +22,7 @@ def card(ctx: Context, member: Member) -> str:
         unit=units.full_name(ctx.session, unit) if unit else "—",
         group=ctx.t(group_key(member.group)),
         party=ctx.t("common.yes" if member.party_member else "common.no"),
+        board_name=initials(member.full_name or "") if member.initials_only else member.full_name,
         role=ctx.t(f"roles.{role}"),
         consent_at=fmt_datetime(member.consent_at, ctx.settings.tz),
         consent_version=member.consent_version or "—",
@@ -37,5 +38,47 @@ def show(ctx: Context) -> None:
     """Show the caller's profile."""
     member = ctx.actor.member
     assert member is not None
-    ctx.say_html(card(ctx, member))
+    lines = [card(ctx, member), "", ctx.t("profile.studied_header")]
+    assert member.id is not None
+    progress = study.all_progress(ctx.session, member_id=member.id)
+    catalog = ctx.content.catalog
+    for topic_id, row in progress.items():
+        topic = catalog.topics.get(topic_id)
+        if topic is None:
+            continue
+        state = (
+            ctx.t("profile.studied_done", date=fmt_date(row.completed_at, ctx.settings.tz))
+            if row.completed_at
+            else ctx.t(
+                "profile.studied_progress", n=row.section_index + 1, total=len(topic.sections)
+            )
+        )
+        mark = "✅ " if row.completed_at else "📖 "
+        lines.append(ctx.t("profile.studied_line", mark=mark, title=topic.short_title, state=state))
+    if not progress:
+        lines.append(ctx.t("profile.studied_none"))
+    lines += ["", ctx.t("profile.quiz_header")]
+    campaign = campaigns.for_member(ctx.session, catalog, member, now=ctx.now, tz=ctx.settings.tz)
+    results = []
+    for rule in campaign.quizzes if campaign else []:
+        best = quizzes.best(
+            ctx.session,
+            member_id=member.id,
+            campaign_id=campaign.id,  # type: ignore[union-attr]
+            topic_id=rule.topic,
+        )
+        if best is not None:
+            topic = catalog.topics.get(rule.topic)
+            results.append(
+                ctx.t(
+                    "profile.quiz_line",
+                    title=topic.short_title if topic else rule.topic,
+                    score=best.score,
+                    total=best.total,
+                    elapsed=fmt_duration(best.elapsed_seconds or 0),
+                    passed=ctx.t("profile.quiz_passed") if best.passed else "",
+                )
+            )
+    lines += results or [ctx.t("profile.quiz_none")]
+    ctx.say_html("\n".join(lines))
     ctx.say("profile.edit_hint")

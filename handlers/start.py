@@ -184,6 +184,14 @@ def _menu(ctx: Context, *, intro: str | None = None, move_to: Unit | None = None
         Option(ctx.t("register.edit_unit"), "unit"),
         Option(ctx.t("register.edit_group"), "group"),
         Option(ctx.t("register.edit_party"), "party"),
+        Option(
+            ctx.t(
+                "register.edit_initials_off"
+                if member.initials_only
+                else "register.edit_initials_on"
+            ),
+            "initials",
+        ),
         Option(ctx.t("common.done"), "done"),
     ]
     ctx.ask(card(ctx, member), options)
@@ -206,6 +214,8 @@ def on_menu(ctx: Context) -> None:
         _ask_group(ctx)
     elif choice == "party":
         _ask_party(ctx)
+    elif choice == "initials" and ctx.actor.member is not None:
+        _save(ctx, initials_only=not ctx.actor.member.initials_only)
     elif choice.startswith("move:") and ctx.session.get(Unit, int(choice[5:])) is not None:
         _save(ctx, unit_id=int(choice[5:]))
     else:

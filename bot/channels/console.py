@@ -28,7 +28,11 @@ class ConsoleChannel:
                 self._print(to_plain(reply.text))
             elif isinstance(reply, Choices):
                 lines = [to_plain(reply.text)]
-                lines += [f"  {i}. {to_plain(o.label)}" for i, o in enumerate(reply.options, 1)]
+                labels = [to_plain(o.label) for o in reply.options]
+                if all(len(label) <= 12 for label in labels):  # short labels fit on one line
+                    lines.append("  " + "   ".join(f"{i}) {x}" for i, x in enumerate(labels, 1)))
+                else:
+                    lines += [f"  {i}. {label}" for i, label in enumerate(labels, 1)]
                 self._print("\n".join(lines))
             elif isinstance(reply, Photo | Document):
                 path = self._save(reply.filename, reply.data)
