@@ -48,6 +48,7 @@ def build_app(
     extra_admins: dict[str, set[str]] | None = None,
     clock: Callable[[], datetime] = utcnow,
     rng: random.Random | None = None,
+    content: Content | None = None,
 ) -> App:
     """Build everything; the embedded SQLite database is migrated on start, others are checked."""
     from handlers import routers
@@ -58,7 +59,7 @@ def build_app(
         upgrade(db)
     elif not schema_is_current(db):
         raise NotMigrated()
-    content = load_content(settings.content_dir)
+    content = content or load_content(settings.content_dir)
     engine = Engine(
         db=db,
         settings=settings,

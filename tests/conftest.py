@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app, load_demo_units
 from bot.channels.memory import MemoryChat
-from bot.config import Settings
+from bot.config import PROJECT_ROOT, Settings
+from bot.content import Content, load_content
 from bot.db import make_engine, upgrade
 from bot.models import SQLModel
 
@@ -84,9 +85,15 @@ def settings(db_url: str) -> Settings:
     return make_settings(db_url)
 
 
+@pytest.fixture(scope="session")
+def content() -> Content:
+    """The shipped content, loaded once: loading it checks every quote against the seeds."""
+    return load_content(PROJECT_ROOT / "content")
+
+
 @pytest.fixture
-def app(settings: Settings) -> Iterator[App]:
-    built = build_app(settings, extra_admins={"memory": {"admin"}})
+def app(settings: Settings, content: Content) -> Iterator[App]:
+    built = build_app(settings, extra_admins={"memory": {"admin"}}, content=content)
     load_demo_units(built)
     yield built
     built.db.dispose()

@@ -35,8 +35,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def qapp(settings, clock):  # type: ignore[no-untyped-def]
-    built = build_app(settings, clock=clock, rng=random.Random(7))
+def qapp(settings, clock, content):  # type: ignore[no-untyped-def]
+    built = build_app(settings, clock=clock, rng=random.Random(7), content=content)
     load_demo_units(built)
     yield built
     built.db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -10,12 +11,14 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from PIL import Image
 from sqlmodel import Session, select
 
 from bot.app import App, build_app, load_demo_units, quiet_noisy_loggers
 from bot.channels.telegram import TelegramChannel
-from bot.models import Member
+from bot.models import Member, QuizAttempt
 from bot.server import serve_polling, serve_webhook
+from handlers.quiz import LETTERS
 from tests.conftest import make_settings
 from tests.doubles.telegram_api import FakeTelegramAPI
 
@@ -233,3 +236,46 @@ async def test_webhook_without_the_right_secret_is_rejected(webhook: Running, he
         assert health.json() == {"ok": True, "database": "ok"}
     await asyncio.sleep(0.3)
     assert api.sent_to(USER) == []
+
+
+async def _register(api: FakeTelegramAPI) -> None:
+    await _say(api, "/start CDCS-MN-HM", count=3)
+    await _say(api, "Ngô Thị Thu")
+    await _press(api, "Viên chức")
+    await _press(api, "Không")
+    await _press(api, "Tôi đồng ý", count=2)
+
+
+def _right_letters(app: App) -> str:
+    with Session(app.db) as s:
+        attempt = s.exec(select(QuizAttempt)).one()
+    question = app.content.catalog.questions[attempt.question_ids[attempt.current]]
+    order = attempt.option_orders[attempt.current]
+    return "".join(sorted(LETTERS[order.index(c)] for c in question.correct))
+
+
+async def test_study_and_a_full_quiz_by_pressing_buttons(polling: Running) -> None:
+    api, app = polling.api, polling.app
+    await _register(api)
+    await _say(api, "/hoc")
+    sent = await _press(api, "7 dám")
+    assert "Phần 1/" in sent[-1].text and sent[-1].reply_markup is not None
+    sent = await _press(api, "Tiếp")
+    assert "Phần 2/" in sent[-1].text
+    await _say(api, "/thi")
+    await _press(api, "7 dám")
+    sent = await _press(api, "Bắt đầu")
+    assert "Câu 1/10" in sent[-1].text
+    for n in range(10):
+        letters = _right_letters(app)
+        for letter in letters if len(letters) > 1 else []:
+            await _press(api, letter)  # multi-answer: tick each, then submit
+        last = n == 9
+        sent = await _press(api, "Trả lời" if len(letters) > 1 else letters, count=3 if last else 2)
+        assert "Đúng!" in sent[0].text
+    assert "Kết quả: 10/10 câu đúng" in sent[1].text
+    photo = sent[2]
+    assert photo.method == "sendPhoto" and "Ngô Thị Thu" in (photo.text or "")
+    data = photo.files["photo"][1]
+
+    assert Image.open(io.BytesIO(data)).format == "PNG"
