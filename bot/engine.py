@@ -318,14 +318,19 @@ class Engine:
 
 
 def _match_typed(text: str, pending: list[str], labels: Iterable[str]) -> int | None:
-    """A typed answer to a list of options: its number, or its label without diacritics."""
+    """A typed answer to a list of options: its number, or its words without diacritics."""
     if text.isdigit():
         number = int(text)
         return number - 1 if 1 <= number <= len(pending) else None
-    folded = fold(text)
-    if not folded:
+    typed = _words(text)
+    if not typed:
         return None
     for index, label in enumerate(labels):
-        if fold(label) == folded:
+        if _words(label) == typed:
             return index
     return None
+
+
+def _words(text: str) -> str:
+    """'Tiếp ➡️' -> 'tiep': folded letters and digits only, so icons need not be typed."""
+    return " ".join("".join(c if c.isalnum() else " " for c in fold(text)).split())

@@ -182,6 +182,8 @@ def test_typed_answers_to_choices_work_by_number_or_label(chat):
     assert "Bước 4/5" in me.last_text()
     me.say("2")
     assert "Bước 5/5" in me.last_text()
+    me.say("toi dong y!")  # the label's words: case, diacritics and the ✅ icon optional
+    assert "Đăng ký thành công" in me.texts()[0]
 
 
 def test_no_consent_no_registration(app, chat):
