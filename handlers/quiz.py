@@ -106,10 +106,10 @@ def on_menu(ctx: Context) -> None:
     _rules(ctx, campaign, rule)
 
 
-def _rules(ctx: Context, campaign: Campaign, rule: QuizRule) -> None:
+def _used(ctx: Context, campaign: Campaign, rule: QuizRule) -> int:
     member = _member(ctx)
     assert member.id is not None
-    used = quizzes.attempts_used(
+    return quizzes.attempts_used(
         ctx.session,
         member_id=member.id,
         campaign_id=campaign.id,
@@ -117,6 +117,10 @@ def _rules(ctx: Context, campaign: Campaign, rule: QuizRule) -> None:
         now=ctx.now,
         tz=ctx.settings.tz,
     )
+
+
+def _rules(ctx: Context, campaign: Campaign, rule: QuizRule) -> None:
+    used = _used(ctx, campaign, rule)
     period = ctx.t(f"quiz.periods.{rule.period}")
     if rule.attempts is not None and used >= rule.attempts:
         ctx.finish()
@@ -164,22 +168,12 @@ def on_rules(ctx: Context) -> None:
         ctx.say("admin.need_choice")
         _rules(ctx, campaign, rule)
         return
-    member = _member(ctx)
-    assert member.id is not None
-    used = quizzes.attempts_used(
-        ctx.session,
-        member_id=member.id,
-        campaign_id=campaign.id,
-        rule=rule,
-        now=ctx.now,
-        tz=ctx.settings.tz,
-    )
-    if rule.attempts is not None and used >= rule.attempts:
+    if rule.attempts is not None and _used(ctx, campaign, rule) >= rule.attempts:
         _rules(ctx, campaign, rule)  # says the attempts are used up
         return
     attempt = quizzes.start(
         ctx.session,
-        member_id=member.id,
+        member_id=_member(ctx).id,  # type: ignore[arg-type]
         campaign=campaign,
         rule=rule,
         bank=ctx.content.catalog.banks[rule.topic],

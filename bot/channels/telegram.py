@@ -173,25 +173,16 @@ class TelegramChannel:
             await self.bot.send_message(
                 chat_id, parts[-1], parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
             )
-        elif isinstance(reply, Photo):
+        elif isinstance(reply, Photo | Document):
+            send = self.bot.send_photo if isinstance(reply, Photo) else self.bot.send_document
             caption, rest = _caption(reply.caption)
-            await self.bot.send_photo(
+            await send(
                 chat_id,
                 InputFile(reply.data, filename=reply.filename),
                 caption=caption,
                 parse_mode=ParseMode.HTML,
             )
-            if rest:
-                await self._send_one(chat_id, Text(rest))
-        elif isinstance(reply, Document):
-            caption, rest = _caption(reply.caption)
-            await self.bot.send_document(
-                chat_id,
-                InputFile(reply.data, filename=reply.filename),
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-            )
-            if rest:
+            if rest:  # a caption over the limit follows as a message of its own
                 await self._send_one(chat_id, Text(rest))
 
     async def process_webhook(self, payload: dict[str, Any]) -> None:
