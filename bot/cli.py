@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -104,15 +105,13 @@ def run(
         raise fail("chế độ webhook cần TELEGRAM_WEBHOOK_SECRET (một chuỗi ngẫu nhiên dài)")
     built = _build(settings)
     telegram = TelegramChannel(built.engine, settings)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how an operator stops the bot
         if webhook:
             asyncio.run(
                 serve_webhook(built, telegram, host=host, port=port, public_url=webhook_url or None)
             )
         else:
             asyncio.run(serve_polling(built, telegram))
-    except KeyboardInterrupt:
-        pass
 
 
 @db_app.command("upgrade")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import secrets
@@ -302,13 +303,12 @@ class Engine:
             exc_info=(type(exc), exc, exc.__traceback__),
         )
         try:  # a failing update must not be retried forever by a webhook
-            with Session(self.db) as session:
+            with Session(self.db) as session, contextlib.suppress(IntegrityError):
+                # IntegrityError: the update is recorded already, which is all we want
                 session.add(
                     ProcessedUpdate(platform=incoming.platform, update_id=incoming.update_id)
                 )
                 session.commit()
-        except IntegrityError:
-            pass
         except Exception:
             logger.exception("could not record failed update ref=%s", ref)
         return Response(

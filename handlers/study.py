@@ -66,7 +66,8 @@ def on_choose(ctx: Context) -> None:
     _show(ctx, topic, index)
 
 
-def _show(ctx: Context, topic: Topic, index: int) -> None:
+def _record(ctx: Context, topic: Topic, index: int) -> None:
+    """Save the member's place; an index past the last section marks the topic studied."""
     member = ctx.actor.member
     assert member is not None and member.id is not None
     study.move_to(
@@ -77,6 +78,10 @@ def _show(ctx: Context, topic: Topic, index: int) -> None:
         sections=len(topic.sections),
         now=ctx.now,
     )
+
+
+def _show(ctx: Context, topic: Topic, index: int) -> None:
+    _record(ctx, topic, index)
     section = topic.sections[index]
     ctx.begin(router.name, READ, {"topic": topic.id, "index": index})
     options = []
@@ -113,16 +118,7 @@ def on_read(ctx: Context) -> None:
     elif ctx.choice == "next" and index + 1 < len(topic.sections):
         _show(ctx, topic, index + 1)
     elif ctx.choice == "next":
-        member = ctx.actor.member
-        assert member is not None and member.id is not None
-        study.move_to(
-            ctx.session,
-            member_id=member.id,
-            topic_id=topic.id,
-            index=len(topic.sections),
-            sections=len(topic.sections),
-            now=ctx.now,
-        )
+        _record(ctx, topic, len(topic.sections))
         ctx.finish()
         ctx.say("study.done", topic=topic.short_title)
     else:
