@@ -1,4 +1,5 @@
-"""Topics, quiz banks and campaigns from content/: typed, cross-checked, defects at file:line."""
+"""Topics, quiz banks, campaigns and pledge suggestions from content/: typed, cross-checked,
+defects at file:line."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from bot import pledgebook
+from bot.pledgebook import DEFAULT_LEVELS, DEFAULT_POINTS, EXAMPLE_GROUPS, GroupId, SectionId
 from bot.textutil import nfc
 from bot.yamlfile import ContentError, Loc, Problem, YamlDoc, load_yaml
 
@@ -58,6 +61,7 @@ def _slug(value: str) -> str:
 
 
 Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
 Slug = Annotated[str, _text(60), AfterValidator(_slug)]
 Name = Annotated[str, _text(200)]
 QuestionText = Annotated[str, _text(300, TELEGRAM)]
@@ -195,16 +199,165 @@ class QuizRule(_Model):
     pass_percent: Annotated[Int, Field(ge=1, le=100)] = 80
 
 
+def _day(value: datetime.date) -> str:
+    return f"{value:%d/%m/%Y}"
+
+
+class PledgeRule(_Model):
+    """When the campaign's pledges are due and when the year-end self-assessment is open."""
+
+    submit_before: datetime.date  # "trước ngày 10/4": on time until 09/04 23:59:59 local time
+    late_allowed: Bool = True  # after the deadline: submit marked late (True) or closed (False)
+    assessment_opens: datetime.date | None = None  # the self-assessment opens on this day
+    assessment_closes: datetime.date | None = None  # inclusive last day; None: never closes
+
+    @field_validator("assessment_opens")
+    @classmethod
+    def _opens_after_deadline(
+        cls, opens: datetime.date | None, info: ValidationInfo
+    ) -> datetime.date | None:
+        deadline = info.data.get("submit_before")
+        if opens is not None and deadline is not None and opens <= deadline:
+            raise ValueError(
+                f"ngày mở tự đánh giá ({_day(opens)}) phải sau hạn nộp bản đăng ký "
+                f"submit_before ({_day(deadline)})"
+            )
+        return opens
+
+    @field_validator("assessment_closes")
+    @classmethod
+    def _closes_after_opening(
+        cls, closes: datetime.date | None, info: ValidationInfo
+    ) -> datetime.date | None:
+        if closes is None or "assessment_opens" not in info.data:
+            return closes  # an invalid assessment_opens is reported on its own line
+        opens = info.data["assessment_opens"]
+        if opens is None:
+            raise ValueError("có ngày đóng tự đánh giá thì phải có assessment_opens (ngày mở)")
+        if closes < opens:
+            raise ValueError(
+                f"ngày đóng tự đánh giá ({_day(closes)}) không được trước ngày mở "
+                f"assessment_opens ({_day(opens)})"
+            )
+        return closes
+
+
 class Campaign(_Model):
     id: Slug
     year: Int
     root_unit: Annotated[str, _text(60)] | None = None
     topic: Slug
     quizzes: list[QuizRule]
+    pledge: PledgeRule | None = None  # None: this campaign collects no pledges
 
 
 class CampaignsFile(_Model):
     campaigns: list[Campaign]
+
+
+class Suggestion(_Model):
+    """A ready-made commitment the member can tick in one section of the pledge."""
+
+    id: Slug
+    section: SectionId
+    groups: list[GroupId] | None = None  # None: every member group
+    topics: list[Slug] | None = None  # None: whatever the campaign's yearly topic
+    text: Annotated[str, _text(300)]
+    source: SourceRef
+
+    def applies(self, *, group: str, topic: str | None) -> bool:
+        return pledgebook.applies(self.groups, self.topics, group=group, topic=topic)
+
+    @field_validator("groups")
+    @classmethod
+    def _valid_groups(cls, groups: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if groups is None:
+            return None
+        _check_list(groups, "nhóm", "mọi nhóm đoàn viên")
+        others = [g for g in groups if g not in EXAMPLE_GROUPS]
+        if info.data.get("section") == "example" and others:
+            raise ValueError(
+                f"mục nêu gương (example) chỉ dành cho {' và '.join(sorted(EXAMPLE_GROUPS))}; "
+                f"bỏ {', '.join(others)}"
+            )
+        return groups
+
+    @field_validator("topics")
+    @classmethod
+    def _valid_topics(cls, topics: list[str] | None) -> list[str] | None:
+        if topics is not None:
+            _check_list(topics, "chủ đề", "mọi chủ đề")
+        return topics
+
+    @field_validator("source")
+    @classmethod
+    def _quote_required(cls, source: SourceRef) -> SourceRef:
+        if source.quote is None:
+            raise ValueError("gợi ý phải có quote: đoạn trích nguyên văn làm căn cứ cho gợi ý")
+        return source
+
+
+def _check_list(values: list[str], what: str, omitted: str) -> None:
+    if not values:
+        raise ValueError(f"danh sách {what} rỗng; muốn áp dụng cho {omitted} thì bỏ hẳn dòng này")
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"{what} bị lặp: {', '.join(duplicates)}")
+
+
+class RatingLevel(_Model):
+    id: Slug
+    label: Annotated[str, _text(100)]
+    min_percent: Annotated[Int, Field(ge=0, le=100)]
+    max_not_done: Annotated[Int, Field(ge=0)] | None = None  # at most this many "not done"
+
+
+def _default_levels() -> list[RatingLevel]:
+    return [
+        RatingLevel(id=i, label=label, min_percent=low, max_not_done=most)
+        for i, label, low, most in DEFAULT_LEVELS
+    ]
+
+
+class RatingRule(_Model):
+    """Points per result, and the levels proposed from the percentage of the maximum."""
+
+    points: dict[str, Annotated[Int, Field(ge=0)]] = Field(
+        default_factory=lambda: dict(DEFAULT_POINTS)
+    )
+    levels: list[RatingLevel] = Field(default_factory=_default_levels, min_length=1)
+
+    def percent(self, results: list[str]) -> int:
+        """Rounded-down percent of the maximum points; 0 for no commitments."""
+        return pledgebook.percent(self.points, results)
+
+    def rate(self, results: list[str]) -> RatingLevel:
+        """The first level, from the top, whose conditions hold."""
+        return pledgebook.first_level(self.levels, self.percent(results), results.count("not_done"))
+
+
+class PledgeBook(_Model):
+    """content/pledges.yaml: the suggestions offered per section, and the rating rule."""
+
+    suggestions: list[Suggestion] = []
+    rating: RatingRule = Field(default_factory=RatingRule)
+
+    def for_section(self, section: str, *, group: str, topic: str | None) -> list[Suggestion]:
+        """This section's suggestions for this group and yearly topic, in file order."""
+        if section not in pledgebook.sections_for(group):
+            return []
+        return [
+            s
+            for s in self.suggestions
+            if s.section == section and s.applies(group=group, topic=topic)
+        ]
+
+
+class _PledgesShell(_Model):
+    """The pledges file's outline: suggestions are validated one by one."""
+
+    suggestions: list[Any] = []
+    rating: Any = None
 
 
 class _BankShell(_Model):
@@ -229,6 +382,7 @@ class Catalog:
     banks: dict[str, list[Question]] = field(default_factory=dict)
     questions: dict[str, Question] = field(default_factory=dict)
     campaigns: list[Campaign] = field(default_factory=list)
+    pledges: PledgeBook = field(default_factory=PledgeBook)
 
     def campaign_for(self, root_unit_code: str | None, year: int) -> Campaign | None:
         """The campaign of this tree and year; else its latest earlier one; else a shared one."""
@@ -431,6 +585,45 @@ class _Loader:
                 )
                 self.add(doc, (*loc, "questions"), message)
 
+    # pledges
+
+    def load_pledges(self, doc: YamlDoc) -> None:
+        shell = self.validate(doc, _PledgesShell, doc.data, ())
+        if shell is None:
+            return
+        book = self.catalog.pledges
+        first_line: dict[str, int] = {}
+        for i, raw in enumerate(shell.suggestions):
+            suggestion = self.validate(doc, Suggestion, raw, ("suggestions", i))
+            if suggestion is not None and self.accept_suggestion(doc, i, suggestion, first_line):
+                book.suggestions.append(suggestion)
+        if shell.rating is not None:
+            rating = self.validate(doc, RatingRule, shell.rating, ("rating",))
+            if rating is not None and self.accept_rating(doc, rating):
+                book.rating = rating
+
+    def accept_suggestion(
+        self, doc: YamlDoc, i: int, suggestion: Suggestion, first_line: dict[str, int]
+    ) -> bool:
+        loc: Loc = ("suggestions", i)
+        if suggestion.id in first_line:
+            message = f"mã gợi ý “{suggestion.id}” trùng với gợi ý ở dòng "
+            self.add(doc, (*loc, "id"), message + str(first_line[suggestion.id]))
+            return False
+        first_line[suggestion.id] = doc.line((*loc, "id"))
+        before = len(self.problems)
+        for j, topic in enumerate(suggestion.topics or []):
+            if topic not in self.declared_topics:
+                self.add(doc, (*loc, "topics", j), f"chủ đề “{topic}” không có tệp trong topics/")
+        self.check_source(doc, (*loc, "source"), suggestion.source)
+        return len(self.problems) == before
+
+    def accept_rating(self, doc: YamlDoc, rating: RatingRule) -> bool:
+        defects = pledgebook.rating_defects(rating.points, rating.levels)
+        for loc, message in defects:
+            self.add(doc, ("rating", *loc), f"{_where(('rating', *loc))}: {message}")
+        return not defects
+
     # plumbing
 
     def add(self, doc: YamlDoc, loc: Loc, message: str) -> None:
@@ -456,11 +649,32 @@ class _Loader:
         except UnicodeDecodeError:
             self.problems.append(Problem(path, 1, "tệp không phải văn bản UTF-8"))
             return None
+        except ValueError as exc:  # PyYAML builds unquoted dates itself: 2026-02-30 fails there
+            line, value = _bad_date(path)
+            message = f"YAML không hợp lệ: {exc}"
+            if value is not None:
+                message = f"ngày không hợp lệ “{value}”: không có ngày này trong lịch"
+            self.problems.append(Problem(path, line, message))
+            return None
         for loc, text in _strings(doc.data, ()):
             if nfc(text) != text:
                 where = _where(loc) or "nội dung"
                 self.add(doc, loc, f"{where}: văn bản chưa chuẩn hóa Unicode NFC")
         return doc
+
+
+_DATE = re.compile(r"(?<![\w.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.:-])")
+
+
+def _bad_date(path: Path) -> tuple[int, str | None]:
+    """The line and text of the first date-looking value that is not a real day."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for match in _DATE.finditer(line.split("#", 1)[0]):
+            try:
+                datetime.date(*map(int, match.groups()))
+            except ValueError:
+                return number, match.group()
+    return 1, None
 
 
 def _strings(data: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
@@ -488,6 +702,7 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "extra_forbidden": lambda c: "trường không có trong định dạng (gõ nhầm tên?)",
     "string_type": lambda c: "phải là chuỗi văn bản (nên đặt trong dấu ngoặc kép)",
     "int_type": lambda c: "phải là số nguyên",
+    "bool_type": lambda c: "phải là true hoặc false",
     "list_type": lambda c: "phải là danh sách",
     "model_type": lambda c: "phải là một khối “khóa: giá trị”",
     "model_attributes_type": lambda c: "phải là một khối “khóa: giá trị”",
@@ -531,7 +746,9 @@ def _mismatch_hint(quote: str, seed: str) -> str:
 
 
 def load_catalog(content_dir: Path, seeds_dir: Path | None = None) -> tuple[Catalog, list[Problem]]:
-    """Load topics, banks and campaigns; every defect is returned as a Problem, never raised."""
+    """Load topics, banks, campaigns and pledge suggestions; every defect is returned as a Problem,
+    never raised. campaigns.yaml and pledges.yaml are optional: without them, no campaigns, and no
+    suggestions with the default rating rule."""
     loader = _Loader(content_dir, _Seeds(seeds_dir or content_dir / "seeds"))
     topic_docs = {p: loader.read(p) for p in sorted((content_dir / "topics").glob("*.yaml"))}
     loader.declare_topics(topic_docs)
@@ -549,5 +766,10 @@ def load_catalog(content_dir: Path, seeds_dir: Path | None = None) -> tuple[Cata
         doc = loader.read(campaigns)
         if doc is not None and doc.data is not None:
             loader.load_campaigns(doc)
+    pledges = content_dir / "pledges.yaml"
+    if pledges.is_file():
+        doc = loader.read(pledges)
+        if doc is not None and doc.data is not None:
+            loader.load_pledges(doc)
     problems = sorted(loader.problems, key=lambda p: (str(p.file), p.line))
     return loader.catalog, problems
