@@ -130,6 +130,7 @@ class Engine:
                 session.rollback()
                 return self._apologize(incoming, exc)
         response.replies = self._bind_options(ctx, new_version)
+        response.notifications = ctx.notifications
         return response
 
     def _claim(self, session: Session, incoming: Incoming) -> bool:

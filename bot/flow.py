@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.messages import Choices, Document, Incoming, Option, Photo, Reply, Text
-from bot.models import RoleName, utcnow
+from bot.messages import Choices, Document, Incoming, Notification, Option, Photo, Reply, Text
+from bot.models import Identity, RoleName, utcnow
 from bot.texts import Texts
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ class Context:
         self.now = now or utcnow()
         self.rng = rng or random.Random()
         self.replies: list[Reply] = []
+        self.notifications: list[Notification] = []
         self.offered: list[Option] | None = None  # options asked in this update
         self.choice: str | None = None  # the semantic data of the chosen option
         self.pending: dict[str, Any] | None = None  # the options on screen before this update
@@ -119,6 +120,15 @@ class Context:
 
     def document(self, data: bytes, filename: str, caption: str = "") -> None:
         self.replies.append(Document(data, filename, caption))
+
+    def notify(self, member_id: int, html: str) -> int:
+        """Tell another member something in each chat they use; returns the chats reached."""
+        identities = self.session.exec(
+            select(Identity).where(Identity.member_id == member_id, Identity.blocked == False)  # noqa: E712
+        ).all()
+        for identity in identities:
+            self.notifications.append(Notification(identity.platform, identity.chat_id, Text(html)))
+        return len(identities)
 
     def begin(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
         self.state.flow, self.state.step, self.state.data = flow, step, dict(data or {})

@@ -74,11 +74,22 @@ class Document:
 Reply = Text | Choices | Photo | Document
 
 
+@dataclass(frozen=True)
+class Notification:
+    """A message to another person's chat (e.g. "your pledge was returned"), sent by the
+    channel of that platform after the replies."""
+
+    platform: Platform
+    chat_id: str
+    reply: Reply
+
+
 @dataclass
 class Response:
     """What the engine answers to one Incoming."""
 
     replies: list[Reply] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
     selected: str | None = None  # label of the option chosen, to mark the old message
     notice: str | None = None  # a short toast for a pressed button
     duplicate: bool = False

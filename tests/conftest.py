@@ -101,9 +101,12 @@ def app(settings: Settings, content: Content) -> Iterator[App]:
 
 @pytest.fixture
 def chat(app: App):  # type: ignore[no-untyped-def]
-    """A factory of in-memory chats: chat("42") is user 42 talking to the engine."""
+    """A factory of in-memory chats: chat("42") is user 42 talking to the engine. Chats made by
+    one factory share a postbox, so what one person's action sends another shows in their inbox."""
+    postbox: dict = {}  # type: ignore[type-arg]
 
     def make(user_id: str = "42", **kw: object) -> MemoryChat:
+        kw.setdefault("postbox", postbox)
         return MemoryChat(app.engine, user_id, **kw)  # type: ignore[arg-type]
 
     return make

@@ -39,6 +39,11 @@ class ConsoleChannel:
                 kind = "Ảnh" if isinstance(reply, Photo) else "Tệp"
                 caption = f" – {to_plain(reply.caption)}" if reply.caption else ""
                 self._print(f"[{kind} đã lưu: {path}]{caption}")
+        for note in response.notifications:
+            if isinstance(note.reply, Text | Choices):
+                mine = (note.platform, note.chat_id) == (PLATFORM, USER_ID)
+                head = "" if mine else "[Tin nhắn gửi tới một thành viên khác]\n"
+                self._print(head + to_plain(note.reply.text))
 
     def _print(self, text: str) -> None:
         self.out.write("\n🤖 " + text.replace("\n", "\n   ") + "\n")

@@ -21,6 +21,7 @@ class MemoryChat:
     platform: str = "memory"
     replies: list[Reply] = field(default_factory=list)
     last_response: Response | None = None
+    postbox: dict[tuple[str, str], list[Reply]] = field(default_factory=dict)  # shared by chats
 
     def _send(
         self,
@@ -42,7 +43,14 @@ class MemoryChat:
         response = self.engine.handle_sync(incoming)
         self.last_response = response
         self.replies.extend(response.replies)
+        for note in response.notifications:
+            self.postbox.setdefault((note.platform, note.chat_id), []).append(note.reply)
         return response
+
+    def inbox(self) -> list[str]:
+        """Plain texts other people's actions sent to this chat, oldest first."""
+        box = self.postbox.get((self.platform, self.chat_id or self.user_id), [])
+        return [to_plain(r.text) for r in box if isinstance(r, Text | Choices)]
 
     def say(self, text: str, **kw: object) -> Response:
         return self._send(text=text, **kw)  # type: ignore[arg-type]

@@ -121,6 +121,7 @@ class TelegramChannel:
                 await self._mark_selected(query.message, response.selected)
         if not response.duplicate:
             await self.send(incoming.chat_id, response)
+            await self.deliver(response)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error with the update id only: updates carry names and messages."""
@@ -161,6 +162,17 @@ class TelegramChannel:
                 await self._send_one(chat_id, reply)
             except TelegramError as exc:
                 logger.warning("sending to chat failed: %s", type(exc).__name__)
+
+    async def deliver(self, response: Response) -> None:
+        """Messages to other people's chats on this platform (other platforms have their own)."""
+        for note in response.notifications:
+            if note.platform != PLATFORM:
+                logger.warning("no channel to deliver a notification on %s", note.platform)
+                continue
+            try:
+                await self._send_one(note.chat_id, note.reply)
+            except TelegramError as exc:
+                logger.warning("notification failed: %s", type(exc).__name__)
 
     async def _send_one(self, chat_id: str, reply: Any) -> None:
         if isinstance(reply, Text):
