@@ -175,3 +175,52 @@ class QuizAttempt(SQLModel, table=True):
     elapsed_seconds: int | None = None
     timed_out: bool = False
     passed: bool = False
+
+
+class PledgeStatus(StrEnum):
+    DRAFT = "draft"  # written, never submitted
+    SUBMITTED = "submitted"  # waiting for an officer
+    APPROVED = "approved"
+    RETURNED = "returned"  # sent back with a comment; the member fixes and resubmits
+
+
+class AssessmentStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CONFIRMED = "confirmed"
+    RETURNED = "returned"
+
+
+class Pledge(SQLModel, table=True):
+    """A member's yearly pledge: a working draft, the submitted copy, its review, the year-end
+    self-assessment. Texts are copied in, so editing content/ never changes a submitted pledge."""
+
+    __table_args__ = (
+        UniqueConstraint("member_id", "campaign_id"),
+        Index("ix_pledge_campaign_status", "campaign_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    campaign_id: str = Field(max_length=64)
+    year: int
+    status: str = Field(default=PledgeStatus.DRAFT, max_length=16)
+    draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    content: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    revision: int = 0  # bumped at every submission, so a review applies to what was read
+    first_submitted_at: datetime | None = _ts(nullable=True)
+    submitted_at: datetime | None = _ts(nullable=True)
+    late: bool = False
+    reviewed_at: datetime | None = _ts(nullable=True)
+    reviewer: str | None = Field(default=None, max_length=80)
+    review_comment: str | None = Field(default=None, max_length=500)
+    assessment: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    assessment_status: str | None = Field(default=None, max_length=16)
+    assessment_submitted_at: datetime | None = _ts(nullable=True)
+    rating: str | None = Field(default=None, max_length=40)
+    assessment_reviewed_at: datetime | None = _ts(nullable=True)
+    assessment_comment: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -19,3 +19,9 @@ def fold(text: str) -> str:
 
 def escape(text: object) -> str:
     return html.escape(str(text), quote=False)
+
+
+def one_line(text: str) -> str:
+    """Typed free text as one tidy line: NFC, control characters dropped, whitespace collapsed."""
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in nfc(text or ""))
+    return " ".join(kept.split())

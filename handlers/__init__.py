@@ -6,6 +6,15 @@ from bot.flow import Router
 
 
 def routers() -> list[Router]:
-    from handlers import admin, help, profile, quiz, start, study
+    from handlers import admin, help, pledge, profile, quiz, review, start, study
 
-    return [start.router, study.router, quiz.router, profile.router, help.router, admin.router]
+    return [
+        start.router,
+        study.router,
+        quiz.router,
+        pledge.router,
+        review.router,
+        profile.router,
+        help.router,
+        admin.router,
+    ]

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.channels.memory import MemoryChat
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 def register(

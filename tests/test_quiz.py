@@ -16,17 +16,7 @@ from bot.messages import Photo
 from bot.models import Member, QuizAttempt, Unit
 from bot.services import quizzes
 from handlers.quiz import LETTERS
-from tests.helpers import register
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.helpers import Clock, register
 
 
 @pytest.fixture

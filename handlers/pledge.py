@@ -1,0 +1,686 @@
+"""/dangky: write the yearly pledge section by section, review, submit, download it as DOCX;
+at year end, assess it commitment by commitment. The draft is saved at every step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.catalog import Campaign, PledgeRule
+from bot.flow import Context, Router
+from bot.messages import Option
+from bot.models import AssessmentStatus, Member, Pledge, PledgeStatus, Unit
+from bot.pledgebook import RESULTS, sections_for
+from bot.services import campaigns, pledges
+from bot.services.members import group_key
+from bot.services.pledge_docx import PledgeSheet, render_pledge_docx
+from bot.services.pledges import Edit
+from bot.texts import Raw
+from bot.textutil import fold, one_line
+from bot.timefmt import fmt_date, fmt_datetime
+
+router = Router("pledge")
+
+HOME = "home"
+SECTION = "section"
+TIMELINE = "timeline"
+REVIEW = "review"
+ASSESS = "assess"
+ASSESS_NOTE = "assess_note"
+ASSESS_REVIEW = "assess_review"
+
+MAX_NOTE_CHARS = 300
+
+
+# --- who, which campaign, which pledge ---------------------------------------------------------
+
+
+def _member(ctx: Context) -> Member:
+    member = ctx.actor.member
+    assert member is not None and member.id is not None
+    return member
+
+
+def _campaign(ctx: Context) -> tuple[Campaign, PledgeRule] | None:
+    campaign = campaigns.for_member(
+        ctx.session, ctx.content.catalog, _member(ctx), now=ctx.now, tz=ctx.settings.tz
+    )
+    if campaign is None or campaign.pledge is None:
+        return None
+    return campaign, campaign.pledge
+
+
+def _pledge(ctx: Context, campaign: Campaign) -> Pledge:
+    member = _member(ctx)
+    assert member.id is not None
+    return pledges.get_or_create(
+        ctx.session, member_id=member.id, campaign_id=campaign.id, year=campaign.year
+    )
+
+
+def _load(ctx: Context) -> tuple[Campaign, PledgeRule, Pledge] | None:
+    """The campaign and pledge of a running flow; None (and the flow ends) if they are gone."""
+    found = _campaign(ctx)
+    if found is None or found[0].id != ctx.data.get("campaign"):
+        ctx.finish()
+        ctx.say("pledge.no_campaign")
+        return None
+    campaign, rule = found
+    return campaign, rule, _pledge(ctx, campaign)
+
+
+def _deadline_text(ctx: Context, rule: PledgeRule) -> str:
+    left = pledges.days_left(rule, ctx.now, ctx.settings.tz)
+    last = fmt_date(pledges.last_day(rule))
+    if left > 0:
+        return ctx.t("pledge.deadline_left", last=last, days=left)
+    if left == 0:
+        return ctx.t("pledge.deadline_today", last=last)
+    return ctx.t("pledge.deadline_over", last=last, days=-left)
+
+
+# --- home --------------------------------------------------------------------------------------
+
+
+@router.command("dangky")
+def begin(ctx: Context) -> None:
+    """The pledge's status and what can be done with it now."""
+    found = _campaign(ctx)
+    if found is None:
+        ctx.say("pledge.no_campaign")
+        return
+    campaign, rule = found
+    _home(ctx, campaign, rule, _pledge(ctx, campaign))
+
+
+def _status_text(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str:
+    tz = ctx.settings.tz
+    when = fmt_datetime(pledge.submitted_at, tz)
+    timing = ctx.t("pledge.late" if pledge.late else "pledge.on_time")
+    if pledge.status == PledgeStatus.SUBMITTED:
+        return ctx.t("pledge.status_submitted", at=when, timing=timing)
+    if pledge.status == PledgeStatus.APPROVED:
+        reviewed = fmt_datetime(pledge.reviewed_at, tz)
+        return ctx.t("pledge.status_approved", at=when, timing=timing, reviewed=reviewed)
+    if pledge.status == PledgeStatus.RETURNED:
+        return ctx.t("pledge.status_returned", comment=pledge.review_comment or "")
+    if any(pledges.items(pledge.draft, s) for s in pledges.empty_draft() if s != "timeline"):
+        return ctx.t("pledge.status_draft")
+    return ctx.t("pledge.status_none")
+
+
+def _home(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) -> None:
+    lines = [
+        ctx.t("pledge.home_title", year=campaign.year),
+        _status_text(ctx, rule, pledge),
+        _deadline_text(ctx, rule),
+    ]
+    if pledges.has_unsent_changes(pledge):
+        lines.append(ctx.t("pledge.unsent_changes"))
+    started = _started(ctx, pledge)
+    options: list[Option] = []
+    editable = pledges.can_edit(pledge, rule, ctx.now, ctx.settings.tz)
+    if editable is Edit.OK:
+        label = "pledge.edit" if pledge.content else "pledge.write" if started else "pledge.start"
+        options.append(Option(ctx.t(label), "write"))
+    else:
+        lines.append(ctx.t(f"pledge.{editable.value}"))
+    if pledge.content is not None:
+        options.append(Option(ctx.t("pledge.view"), "view"))
+        options.append(Option(ctx.t("pledge.download"), "docx"))
+    assess = _assessment_line(ctx, rule, pledge)
+    if assess is not None:
+        lines.append(assess)
+        if pledge.assessment_status != AssessmentStatus.CONFIRMED:
+            options.append(Option(ctx.t("pledge.assess"), "assess"))
+    if pledge.content is None and not started and editable is Edit.OK:
+        lines += ["", ctx.t("pledge.intro")]
+    if not options:
+        ctx.finish()
+        ctx.say_html("\n".join(lines))
+        return
+    ctx.begin(router.name, HOME, {"campaign": campaign.id})
+    ctx.ask("\n".join(lines), options)
+
+
+def _started(ctx: Context, pledge: Pledge) -> bool:
+    return any(pledges.items(pledge.draft, s) for s in sections_for(_member(ctx).group))
+
+
+def _assessment_line(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str | None:
+    """The self-assessment's state, when it is open (or already done)."""
+    status = pledge.assessment_status
+    if status == AssessmentStatus.CONFIRMED:
+        return ctx.t("pledge.assess_confirmed", rating=_rating_label(ctx, pledge.rating))
+    if pledge.first_submitted_at is None:
+        return None
+    if not pledges.assessment_open(rule, ctx.now, ctx.settings.tz):
+        return None
+    if status == AssessmentStatus.SUBMITTED:
+        return ctx.t("pledge.assess_submitted", rating=_rating_label(ctx, pledge.rating))
+    if status == AssessmentStatus.RETURNED:
+        return ctx.t("pledge.assess_returned", comment=pledge.assessment_comment or "")
+    return ctx.t("pledge.assess_open")
+
+
+def _rating_label(ctx: Context, rating: str | None) -> str:
+    for level in ctx.content.catalog.pledges.rating.levels:
+        if level.id == rating:
+            return str(level.label)
+    return rating or "—"
+
+
+@router.step(HOME)
+def on_home(ctx: Context) -> None:
+    loaded = _load(ctx)
+    if loaded is None:
+        return
+    campaign, rule, pledge = loaded
+    choice = ctx.choice
+    if choice == "write" and pledges.can_edit(pledge, rule, ctx.now, ctx.settings.tz) is Edit.OK:
+        if pledge.content is not None and not pledges.has_unsent_changes(pledge):
+            pledges.save_draft(ctx.session, pledge, dict(pledge.content), ctx.now)
+        group = _member(ctx).group
+        missing = pledges.missing_sections(pledge.draft, group)
+        at = pledge.draft.get("_at")  # the section the member was walking when they left
+        if pledge.content is None and (missing or at in sections_for(group)):
+            resume = at if at in sections_for(group) else missing[0]
+            _ask_section(ctx, campaign, pledge, str(resume), walking=True)
+        else:
+            _review(ctx, campaign, rule, pledge)
+        return
+    if choice == "view" and pledge.content is not None:
+        ctx.say_html(render(ctx, campaign.year, pledge.content, _member(ctx).group))
+        _home(ctx, campaign, rule, pledge)
+        return
+    if choice == "docx" and pledge.content is not None:
+        _send_docx(ctx, campaign, pledge)
+        ctx.finish()
+        return
+    if choice == "assess" and _assessment_line(ctx, rule, pledge) is not None:
+        status = pledge.assessment_status
+        _assess_next(ctx, campaign, pledge, restart=status == AssessmentStatus.RETURNED)
+        return
+    ctx.say("admin.need_choice")
+    _home(ctx, campaign, rule, pledge)
+
+
+# --- the form: one section at a time -------------------------------------------------------------
+
+
+def _suggestions(ctx: Context, campaign: Campaign, section: str) -> list[Any]:
+    return ctx.content.catalog.pledges.for_section(
+        section, group=_member(ctx).group, topic=campaign.topic
+    )
+
+
+def _section_title(ctx: Context, section: str) -> str:
+    order = sections_for(_member(ctx).group)
+    return ctx.t(
+        "pledge.section_title",
+        n=order.index(section) + 1,
+        total=len(order),
+        title=ctx.t(f"pledge.sections.{section}"),
+    )
+
+
+def _ask_section(
+    ctx: Context, campaign: Campaign, pledge: Pledge, section: str, *, walking: bool
+) -> None:
+    """The section's suggestions and own items, each with a number to tick or untick."""
+    if walking and pledge.draft.get("_at") != section:
+        pledges.save_draft(ctx.session, pledge, {**pledge.draft, "_at": section}, ctx.now)
+    chosen = pledges.items(pledge.draft, section)
+    chosen_ids = {i.get("s") for i in chosen if i.get("s")}
+    suggestions = _suggestions(ctx, campaign, section)
+    lines = [_section_title(ctx, section), ctx.t(f"pledge.hints.{section}")]
+    options: list[Option] = []
+    if suggestions:
+        lines += ["", ctx.t("pledge.suggestions_header")]
+    for s in suggestions:
+        mark = "✅" if s.id in chosen_ids else "⬜"
+        n = len(options) + 1
+        lines.append(ctx.t("pledge.item_line", mark=mark, n=n, text=s.text))
+        options.append(Option(str(n), f"s:{s.id}"))
+    own = [(k, i) for k, i in enumerate(chosen) if not i.get("s")]
+    if own:
+        lines += ["", ctx.t("pledge.own_header")]
+    for k, item in own:
+        n = len(options) + 1
+        lines.append(ctx.t("pledge.item_line", mark="✍️", n=n, text=item["text"]))
+        options.append(Option(str(n), f"o:{k}"))
+    lines += ["", ctx.t("pledge.section_help", count=len(chosen))]
+    options.append(
+        Option(ctx.t("pledge.section_done" if walking else "pledge.back_to_review"), "done")
+    )
+    ctx.begin(
+        router.name,
+        SECTION,
+        {"campaign": campaign.id, "section": section, "walking": walking},
+    )
+    ctx.ask("\n".join(lines), options, columns=6)
+
+
+@router.step(SECTION)
+def on_section(ctx: Context) -> None:
+    loaded = _load(ctx)
+    if loaded is None:
+        return
+    campaign, rule, pledge = loaded
+    section = str(ctx.data.get("section"))
+    walking = bool(ctx.data.get("walking"))
+    if section not in sections_for(_member(ctx).group):
+        _review(ctx, campaign, rule, pledge)
+        return
+    draft = dict(pledge.draft)
+    chosen = list(pledges.items(draft, section))
+    choice = ctx.choice
+    if choice == "done":
+        if not chosen:
+            ctx.say("pledge.section_empty")
+            _ask_section(ctx, campaign, pledge, section, walking=walking)
+            return
+        _after_section(ctx, campaign, rule, pledge, section, walking)
+        return
+    if choice is not None and choice.startswith("s:"):
+        sid = choice[2:]
+        suggestion = next((s for s in _suggestions(ctx, campaign, section) if s.id == sid), None)
+        if suggestion is not None:
+            if any(i.get("s") == sid for i in chosen):
+                chosen = [i for i in chosen if i.get("s") != sid]
+            elif len(chosen) >= pledges.MAX_ITEMS:
+                ctx.say("pledge.too_many", limit=pledges.MAX_ITEMS)
+            else:
+                chosen.append({"text": suggestion.text, "s": sid})
+    elif choice is not None and choice.startswith("o:"):
+        index = int(choice[2:]) if choice[2:].isdigit() else -1
+        if 0 <= index < len(chosen) and not chosen[index].get("s"):
+            ctx.say("pledge.own_removed", text=chosen[index]["text"][:80])
+            chosen.pop(index)
+    elif choice is None:
+        added = _own_item(ctx, chosen)
+        if added is not None:
+            chosen.append({"text": added, "s": None})
+            ctx.say("pledge.own_added")
+    draft[section] = chosen
+    pledges.save_draft(ctx.session, pledge, draft, ctx.now)
+    _ask_section(ctx, campaign, pledge, section, walking=walking)
+
+
+def _own_item(ctx: Context, chosen: list[dict[str, Any]]) -> str | None:
+    """A typed commitment, or None after saying what is wrong with it."""
+    text = one_line(ctx.text)
+    if not text:
+        ctx.say("pledge.own_empty")
+        return None
+    if text.isdigit():
+        ctx.say("pledge.no_such_number", n=text[:6])
+        return None
+    if len(text) > pledges.MAX_ITEM_CHARS:
+        ctx.say("pledge.own_too_long", length=len(text), limit=pledges.MAX_ITEM_CHARS)
+        return None
+    if len(text) < 5:
+        ctx.say("pledge.own_too_short")
+        return None
+    if any(fold(i["text"]) == fold(text) for i in chosen):
+        ctx.say("pledge.own_duplicate")
+        return None
+    if len(chosen) >= pledges.MAX_ITEMS:
+        ctx.say("pledge.too_many", limit=pledges.MAX_ITEMS)
+        return None
+    return text
+
+
+def _after_section(
+    ctx: Context,
+    campaign: Campaign,
+    rule: PledgeRule,
+    pledge: Pledge,
+    section: str,
+    walking: bool,
+) -> None:
+    order = sections_for(_member(ctx).group)
+    if not walking:
+        _review(ctx, campaign, rule, pledge)
+        return
+    later = order[order.index(section) + 1 :]
+    if later:
+        _ask_section(ctx, campaign, pledge, later[0], walking=True)
+    elif not pledge.draft.get("timeline"):
+        _ask_timeline(ctx, campaign, pledge)
+    else:
+        _review(ctx, campaign, rule, pledge)
+
+
+def _ask_timeline(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
+    month = ctx.now.astimezone(ctx.settings.tz).month
+    choices = [ctx.t("pledge.timeline_year", year=campaign.year)]
+    if 1 < month <= 12:
+        choices.append(ctx.t("pledge.timeline_from", month=month, year=campaign.year))
+    ctx.begin(router.name, TIMELINE, {"campaign": campaign.id, "choices": choices})
+    current = pledge.draft.get("timeline") or ""
+    text = ctx.t("pledge.ask_timeline", current=current or "—")
+    ctx.ask(text, [Option(c, f"t:{i}") for i, c in enumerate(choices)])
+
+
+@router.step(TIMELINE)
+def on_timeline(ctx: Context) -> None:
+    loaded = _load(ctx)
+    if loaded is None:
+        return
+    campaign, rule, pledge = loaded
+    choices: list[str] = list(ctx.data.get("choices") or [])
+    value: str | None = None
+    if ctx.choice is not None and ctx.choice.startswith("t:") and ctx.choice[2:].isdigit():
+        index = int(ctx.choice[2:])
+        value = choices[index] if index < len(choices) else None
+    elif ctx.choice is None:
+        text = one_line(ctx.text)
+        if not text:
+            ctx.say("pledge.timeline_empty")
+        elif len(text) > pledges.MAX_TIMELINE_CHARS:
+            ctx.say("pledge.own_too_long", length=len(text), limit=pledges.MAX_TIMELINE_CHARS)
+        else:
+            value = text
+    if value is None:
+        _ask_timeline(ctx, campaign, pledge)
+        return
+    draft = dict(pledge.draft)
+    draft["timeline"] = value
+    pledges.save_draft(ctx.session, pledge, draft, ctx.now)
+    _review(ctx, campaign, rule, pledge)
+
+
+# --- review and submit ----------------------------------------------------------------------------
+
+
+def render(ctx: Context, year: int, doc: dict[str, Any], group: str) -> str:
+    """The whole pledge as the member and the officer read it."""
+    group = str(doc.get("_group") or group)
+    lines = [ctx.t("pledge.render_title", year=year)]
+    for n, section in enumerate(sections_for(group), 1):
+        lines += [
+            "",
+            ctx.t("pledge.render_section", n=n, title=ctx.t(f"pledge.sections.{section}")),
+        ]
+        found = pledges.items(doc, section)
+        lines += [ctx.t("pledge.render_item", text=i["text"]) for i in found]
+        if not found:
+            lines.append(ctx.t("pledge.render_empty"))
+    lines += ["", ctx.t("pledge.render_timeline", timeline=doc.get("timeline") or "—")]
+    return "\n".join(lines)
+
+
+def _review(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) -> None:
+    group = _member(ctx).group
+    if "_at" in pledge.draft:  # the walk is over: from now on, "write" opens this review
+        pledges.save_draft(
+            ctx.session, pledge, {k: v for k, v in pledge.draft.items() if k != "_at"}, ctx.now
+        )
+    ctx.say_html(render(ctx, campaign.year, pledge.draft, group))
+    options = [
+        Option(ctx.t("pledge.submit_again" if pledge.content else "pledge.submit"), "submit")
+    ]
+    for n, section in enumerate(sections_for(group), 1):
+        title = ctx.t(f"pledge.sections_short.{section}")
+        options.append(Option(ctx.t("pledge.edit_section", n=n, title=title), f"e:{section}"))
+    options.append(Option(ctx.t("pledge.edit_timeline"), "timeline"))
+    options.append(Option(ctx.t("pledge.save_later"), "later"))
+    notes = [ctx.t("pledge.review_ask")]
+    if pledge.first_submitted_at is None and pledges.is_late(rule, ctx.now, ctx.settings.tz):
+        notes.append(ctx.t("pledge.will_be_late"))
+    if pledge.status == PledgeStatus.APPROVED:
+        notes.append(ctx.t("pledge.approved_resubmit_warning"))
+    ctx.begin(router.name, REVIEW, {"campaign": campaign.id})
+    ctx.ask("\n".join(notes), options, columns=1)
+
+
+@router.step(REVIEW)
+def on_review(ctx: Context) -> None:
+    loaded = _load(ctx)
+    if loaded is None:
+        return
+    campaign, rule, pledge = loaded
+    choice = ctx.choice or ""
+    group = _member(ctx).group
+    if choice.startswith("e:") and choice[2:] in sections_for(group):
+        _ask_section(ctx, campaign, pledge, choice[2:], walking=False)
+        return
+    if choice == "timeline":
+        _ask_timeline(ctx, campaign, pledge)
+        return
+    if choice == "later":
+        ctx.finish()
+        ctx.say("pledge.saved_for_later", last=fmt_date(pledges.last_day(rule)))
+        return
+    if choice == "submit":
+        _submit(ctx, campaign, rule, pledge)
+        return
+    ctx.say("admin.need_choice")
+    _review(ctx, campaign, rule, pledge)
+
+
+def _submit(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) -> None:
+    group = _member(ctx).group
+    missing = pledges.missing_sections(pledge.draft, group)
+    if missing:
+        names = ", ".join(ctx.t(f"pledge.sections_short.{s}") for s in missing)
+        ctx.say("pledge.missing", sections=names)
+        _ask_section(ctx, campaign, pledge, missing[0], walking=False)
+        return
+    if not pledge.draft.get("timeline"):
+        ctx.say("pledge.missing_timeline")
+        _ask_timeline(ctx, campaign, pledge)
+        return
+    editable = pledges.can_edit(pledge, rule, ctx.now, ctx.settings.tz)
+    if editable is not Edit.OK:
+        ctx.finish()
+        ctx.say(f"pledge.{editable.value}")
+        return
+    pledges.save_draft(ctx.session, pledge, {**pledge.draft, "_group": group}, ctx.now)
+    done = pledges.submit(ctx.session, pledge, rule, now=ctx.now, tz=ctx.settings.tz)
+    ctx.finish()
+    timing = ctx.t("pledge.late" if done.late else "pledge.on_time")
+    ctx.say(
+        "pledge.submitted" if done.first else "pledge.resubmitted",
+        at=fmt_datetime(done.at, ctx.settings.tz),
+        timing=timing,
+    )
+    _send_docx(ctx, campaign, pledge)
+
+
+# --- the DOCX -----------------------------------------------------------------------------------
+
+
+def sheet(ctx: Context, campaign: Campaign, pledge: Pledge, member: Member) -> PledgeSheet:
+    """The printable form of a submitted pledge (and its self-assessment, if any)."""
+    doc = pledge.content or {}
+    group = str(doc.get("_group") or member.group)
+    unit = ctx.session.get(Unit, member.unit_id)
+    parent = ctx.session.get(Unit, unit.parent_id) if unit and unit.parent_id else None
+    sections = [
+        (
+            ctx.t("pledge.docx_section", n=_ROMAN[n], title=ctx.t(f"pledge.sections.{s}").upper()),
+            [i["text"] for i in pledges.items(doc, s)],
+        )
+        for n, s in enumerate(sections_for(group))
+    ]
+    tz = ctx.settings.tz
+    status = [ctx.t("pledge.docx_submitted", at=fmt_date(pledge.submitted_at, tz))]
+    status.append(ctx.t("pledge.late" if pledge.late else "pledge.on_time"))
+    if pledge.status == PledgeStatus.APPROVED:
+        status.append(ctx.t("pledge.docx_approved", at=fmt_date(pledge.reviewed_at, tz)))
+    assessment = None
+    rating = None
+    if pledge.assessment and pledge.assessment_status in ("submitted", "confirmed"):
+        assessment = [
+            (
+                str(row.get("text", "")),
+                ctx.t(f"pledge.results.{row.get('result')}"),
+                str(row.get("note") or ""),
+            )
+            for row in pledge.assessment
+        ]
+        rating = _rating_label(ctx, pledge.rating)
+    submitted = (pledge.submitted_at or ctx.now).astimezone(tz).date()
+    return PledgeSheet(
+        year=campaign.year,
+        full_name=member.full_name or "",
+        unit_name=unit.name if unit else "",
+        parent_unit_name=parent.name if parent else None,
+        group_label=ctx.t(group_key(group)),
+        party_member=member.party_member,
+        sections=sections,
+        timeline=str(doc.get("timeline") or ""),
+        place="",
+        signed_on=submitted,
+        status_line=" · ".join(status),
+        assessment=assessment,
+        rating_label=rating,
+        reference=f"DK-{campaign.year}-{pledge.id:06d}",
+    )
+
+
+_ROMAN = ("I", "II", "III", "IV", "V", "VI")
+
+
+def _send_docx(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
+    data = render_pledge_docx(sheet(ctx, campaign, pledge, _member(ctx)))
+    ctx.document(
+        data,
+        f"ban-dang-ky-{campaign.year}-{pledge.id}.docx",
+        ctx.t("pledge.docx_caption", year=campaign.year),
+    )
+
+
+# --- year-end self-assessment -------------------------------------------------------------------
+
+
+def _assess_next(ctx: Context, campaign: Campaign, pledge: Pledge, *, restart: bool) -> None:
+    """Ask about the next commitment not yet assessed, or show the summary."""
+    items = pledges.commitments(pledge.content)
+    rows = [] if restart else list(pledge.assessment or [])
+    if restart:
+        pledges.save_assessment(ctx.session, pledge, [], ctx.now)
+    if not items:
+        ctx.finish()
+        ctx.say("pledge.assess_nothing")
+        return
+    if len(rows) >= len(items):
+        _assess_summary(ctx, campaign, pledge)
+        return
+    n = len(rows)
+    options = [Option(ctx.t(f"pledge.results_button.{r}"), f"r:{r}") for r in RESULTS]
+    ctx.begin(router.name, ASSESS, {"campaign": campaign.id, "n": n})
+    ctx.ask(ctx.t("pledge.assess_item", n=n + 1, total=len(items), text=items[n]), options)
+
+
+@router.step(ASSESS)
+def on_assess(ctx: Context) -> None:
+    loaded = _load(ctx)
+    if loaded is None:
+        return
+    campaign, _rule, pledge = loaded
+    items = pledges.commitments(pledge.content)
+    rows = list(pledge.assessment or [])
+    n = int(ctx.data.get("n", -1))
+    result = (ctx.choice or "").removeprefix("r:")
+    if n != len(rows) or n >= len(items):
+        _assess_next(ctx, campaign, pledge, restart=False)
+        return
+    if result not in RESULTS:
+        ctx.say("admin.need_choice")
+        _assess_next(ctx, campaign, pledge, restart=False)
+        return
+    ctx.begin(router.name, ASSESS_NOTE, {"campaign": campaign.id, "n": n, "result": result})
+    ctx.ask(ctx.t("pledge.ask_note"), [Option(ctx.t("pledge.skip_note"), "skip")])
+
+
+@router.step(ASSESS_NOTE)
+def on_assess_note(ctx: Context) -> None:
+    loaded = _load(ctx)
+    if loaded is None:
+        return
+    campaign, _rule, pledge = loaded
+    items = pledges.commitments(pledge.content)
+    rows = list(pledge.assessment or [])
+    n = int(ctx.data.get("n", -1))
+    if n != len(rows) or n >= len(items):
+        _assess_next(ctx, campaign, pledge, restart=False)
+        return
+    note = ""
+    if ctx.choice != "skip":
+        note = one_line(ctx.text)
+        if not note or len(note) > MAX_NOTE_CHARS:
+            key = "pledge.note_empty" if not note else "pledge.own_too_long"
+            ctx.say(key, length=len(note), limit=MAX_NOTE_CHARS)
+            ctx.ask(ctx.t("pledge.ask_note"), [Option(ctx.t("pledge.skip_note"), "skip")])
+            return
+    rows.append({"text": items[n], "result": ctx.data.get("result"), "note": note})
+    pledges.save_assessment(ctx.session, pledge, rows, ctx.now)
+    _assess_next(ctx, campaign, pledge, restart=False)
+
+
+def _assess_summary(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
+    rows = pledge.assessment or []
+    rating = ctx.content.catalog.pledges.rating
+    results = [str(r.get("result")) for r in rows]
+    level = rating.rate(results)
+    lines = [ctx.t("pledge.assess_summary_title", year=campaign.year)]
+    for k, row in enumerate(rows, 1):
+        lines.append(
+            ctx.t(
+                "pledge.assess_line",
+                n=k,
+                text=row.get("text", ""),
+                result=ctx.t(f"pledge.results.{row.get('result')}"),
+                note=Raw(
+                    ctx.t("pledge.assess_note_part", note=row["note"]) if row.get("note") else ""
+                ),
+            )
+        )
+    lines += [
+        "",
+        ctx.t("pledge.assess_rating", percent=rating.percent(results), rating=level.label),
+    ]
+    ctx.say_html("\n".join(lines))
+    ctx.begin(router.name, ASSESS_REVIEW, {"campaign": campaign.id, "rating": level.id})
+    ctx.ask(
+        ctx.t("pledge.assess_review_ask"),
+        [
+            Option(ctx.t("pledge.assess_send"), "send"),
+            Option(ctx.t("pledge.assess_redo"), "redo"),
+            Option(ctx.t("pledge.save_later"), "later"),
+        ],
+    )
+
+
+@router.step(ASSESS_REVIEW)
+def on_assess_review(ctx: Context) -> None:
+    loaded = _load(ctx)
+    if loaded is None:
+        return
+    campaign, rule, pledge = loaded
+    rows = pledge.assessment or []
+    complete = len(rows) >= len(pledges.commitments(pledge.content)) > 0
+    if ctx.choice == "redo":
+        _assess_next(ctx, campaign, pledge, restart=True)
+        return
+    if ctx.choice == "later":
+        ctx.finish()
+        ctx.say("pledge.assess_saved")
+        return
+    if ctx.choice == "send" and complete:
+        if not pledges.assessment_open(rule, ctx.now, ctx.settings.tz):
+            ctx.finish()
+            ctx.say("pledge.assess_closed")
+            return
+        level = ctx.content.catalog.pledges.rating.rate([str(r.get("result")) for r in rows])
+        pledges.submit_assessment(ctx.session, pledge, level.id, ctx.now)
+        ctx.finish()
+        ctx.say("pledge.assess_sent", rating=level.label)
+        return
+    if not complete:
+        _assess_next(ctx, campaign, pledge, restart=False)
+        return
+    ctx.say("admin.need_choice")
+    _assess_summary(ctx, campaign, pledge)

@@ -1,0 +1,383 @@
+"""/duyet and /chuanop: officers review the pledges and self-assessments of their units, and see
+who has not submitted. Everything is limited to the officer's subtree (admins: every tree)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from bot.catalog import Campaign, PledgeRule
+from bot.flow import Context, Router
+from bot.messages import Option
+from bot.models import Member, Pledge, RoleName, Unit
+from bot.services import audit, campaigns, pledges, units
+from bot.services.members import group_key
+from bot.textutil import one_line
+from bot.timefmt import fmt_date, fmt_datetime
+from handlers.pledge import render
+
+router = Router("review")
+
+CARD = "card"
+COMMENT = "comment"
+NAMES = "names"
+
+NAMES_INLINE = 40  # up to this many missing members are named at once; more: pick a unit
+NAMES_PER_UNIT = 200
+
+
+@dataclass(frozen=True)
+class Scope:
+    unit: Unit
+    campaign: Campaign
+    rule: PledgeRule
+
+
+def scopes(ctx: Context) -> list[Scope]:
+    """The caller's subtrees with their campaigns: an officer's units, or every root for an admin.
+    A unit inside another of the caller's units is dropped, so nobody is counted twice."""
+    roots = units.children(ctx.session, None) if ctx.actor.is_admin else ctx.actor.officer_units
+    roots = [u for u in roots if not any(o is not u and u.path.startswith(o.path) for o in roots)]
+    year = ctx.now.astimezone(ctx.settings.tz).year
+    out = []
+    for unit in sorted(roots, key=lambda u: u.path):
+        assert unit.id is not None
+        code = campaigns.root_code(ctx.session, unit.id)
+        campaign = ctx.content.catalog.campaign_for(code, year)
+        if campaign is not None and campaign.pledge is not None:
+            out.append(Scope(unit, campaign, campaign.pledge))
+    return out
+
+
+def _may_review(ctx: Context, pledge: Pledge) -> Member | None:
+    """The pledge's member, if the caller may review it (in scope, not their own)."""
+    member = ctx.session.get(Member, pledge.member_id)
+    if member is None or member.deleted_at is not None:
+        return None
+    if ctx.actor.member is not None and member.id == ctx.actor.member.id:
+        return None
+    unit = ctx.session.get(Unit, member.unit_id)
+    return member if unit is not None and ctx.actor.can_manage(unit) else None
+
+
+# --- /duyet -------------------------------------------------------------------------------------
+
+
+@router.command("duyet", role=RoleName.OFFICER)
+def begin(ctx: Context) -> None:
+    """How many wait, then the first one."""
+    found = scopes(ctx)
+    if not found:
+        ctx.say("review.no_campaign")
+        return
+    queue = _queue(ctx, found, skipped=[])
+    if not queue:
+        ctx.say("review.nothing")
+        return
+    n_pledges = sum(1 for _, kind in queue if kind == "pledge")
+    ctx.say("review.waiting", pledges=n_pledges, assessments=len(queue) - n_pledges)
+    _show_next(ctx, skipped=[])
+
+
+def _queue(ctx: Context, found: list[Scope], skipped: list[str]) -> list[tuple[Pledge, str]]:
+    me = ctx.actor.member.id if ctx.actor.member is not None else None
+    paths = None if ctx.actor.is_admin else [s.unit.path for s in found]
+    queue = pledges.to_review(
+        ctx.session,
+        campaign_ids=sorted({s.campaign.id for s in found}),
+        paths=paths,
+        exclude_member=me,
+    )
+    return [(p, kind) for p, kind in queue if f"{kind}:{p.id}" not in skipped]
+
+
+def _show_next(ctx: Context, skipped: list[str]) -> None:
+    found = scopes(ctx)
+    for pledge, kind in _queue(ctx, found, skipped):
+        member = _may_review(ctx, pledge)
+        if member is None:
+            continue
+        _card(ctx, pledge, member, kind, skipped)
+        return
+    ctx.finish()
+    ctx.say("review.done" if not skipped else "review.done_skipped", skipped=len(skipped))
+
+
+def _card(ctx: Context, pledge: Pledge, member: Member, kind: str, skipped: list[str]) -> None:
+    tz = ctx.settings.tz
+    unit = ctx.session.get(Unit, member.unit_id)
+    head = ctx.t(
+        "review.card_head",
+        name=member.full_name or "",
+        unit=units.full_name(ctx.session, unit) if unit else "—",
+        group=ctx.t(group_key(member.group)),
+    )
+    if kind == "pledge":
+        timing = ctx.t("pledge.late" if pledge.late else "pledge.on_time")
+        when = ctx.t(
+            "review.card_submitted",
+            at=fmt_datetime(pledge.submitted_at, tz),
+            timing=timing,
+            revision=pledge.revision,
+        )
+        body = render(ctx, pledge.year, pledge.content or {}, member.group)
+        ctx.say_html("\n".join([head, when, "", body]))
+        options = [
+            Option(ctx.t("review.approve"), "approve"),
+            Option(ctx.t("review.return"), "return"),
+        ]
+        marker = pledge.revision
+    else:
+        rows = pledge.assessment or []
+        lines = [
+            head,
+            ctx.t("review.card_assessment", at=fmt_datetime(pledge.assessment_submitted_at, tz)),
+        ]
+        for k, row in enumerate(rows, 1):
+            lines.append(
+                ctx.t(
+                    "review.assess_line",
+                    n=k,
+                    text=row.get("text", ""),
+                    result=ctx.t(f"pledge.results.{row.get('result')}"),
+                    note=row.get("note") or "—",
+                )
+            )
+        rating = next(
+            (
+                lv.label
+                for lv in ctx.content.catalog.pledges.rating.levels
+                if lv.id == pledge.rating
+            ),
+            pledge.rating or "—",
+        )
+        lines.append(ctx.t("review.assess_rating", rating=rating))
+        ctx.say_html("\n".join(lines))
+        options = [
+            Option(ctx.t("review.confirm"), "approve"),
+            Option(ctx.t("review.return"), "return"),
+        ]
+        marker = (
+            int(pledge.assessment_submitted_at.timestamp()) if pledge.assessment_submitted_at else 0
+        )
+    options += [Option(ctx.t("review.skip"), "skip"), Option(ctx.t("review.stop"), "stop")]
+    ctx.begin(
+        router.name,
+        CARD,
+        {"pledge": pledge.id, "kind": kind, "marker": marker, "skipped": skipped},
+    )
+    ctx.ask(ctx.t("review.card_ask"), options, columns=2)
+
+
+def _current(ctx: Context) -> tuple[Pledge, Member] | None:
+    """The pledge on screen, if the caller may still act on it."""
+    pledge = ctx.session.get(Pledge, int(ctx.data.get("pledge") or 0))
+    member = _may_review(ctx, pledge) if pledge is not None else None
+    if pledge is None or member is None:
+        return None
+    return pledge, member
+
+
+@router.step(CARD)
+def on_card(ctx: Context) -> None:
+    skipped: list[str] = list(ctx.data.get("skipped") or [])
+    kind = str(ctx.data.get("kind"))
+    choice = ctx.choice
+    if choice == "stop":
+        ctx.finish()
+        ctx.say("review.stopped")
+        return
+    current = _current(ctx)
+    if current is None:
+        ctx.say("review.gone")
+        _show_next(ctx, skipped)
+        return
+    pledge, member = current
+    if choice == "skip":
+        skipped.append(f"{kind}:{pledge.id}")
+        _show_next(ctx, skipped)
+        return
+    if choice == "approve":
+        _decide(ctx, pledge, member, approve=True, comment=None)
+        _show_next(ctx, skipped)
+        return
+    if choice == "return":
+        ctx.goto(COMMENT)
+        ctx.ask(ctx.t("review.ask_comment"), [Option(ctx.t("review.comment_back"), "back")])
+        return
+    ctx.say("admin.need_choice")
+    _card(ctx, pledge, member, kind, skipped)
+
+
+@router.step(COMMENT)
+def on_comment(ctx: Context) -> None:
+    skipped: list[str] = list(ctx.data.get("skipped") or [])
+    current = _current(ctx)
+    if current is None:
+        ctx.say("review.gone")
+        _show_next(ctx, skipped)
+        return
+    pledge, member = current
+    if ctx.choice == "back":
+        _card(ctx, pledge, member, str(ctx.data.get("kind")), skipped)
+        return
+    comment = one_line(ctx.text)
+    if ctx.choice is not None or len(comment) < 5 or len(comment) > pledges.MAX_COMMENT_CHARS:
+        key = (
+            "review.comment_too_long"
+            if len(comment) > pledges.MAX_COMMENT_CHARS
+            else "review.comment_need"
+        )
+        ctx.say(key, length=len(comment), limit=pledges.MAX_COMMENT_CHARS)
+        ctx.ask(ctx.t("review.ask_comment"), [Option(ctx.t("review.comment_back"), "back")])
+        return
+    _decide(ctx, pledge, member, approve=False, comment=comment)
+    _show_next(ctx, skipped)
+
+
+def _decide(
+    ctx: Context, pledge: Pledge, member: Member, *, approve: bool, comment: str | None
+) -> None:
+    """Apply the decision to exactly what the officer read, tell the member, record it."""
+    kind = str(ctx.data.get("kind"))
+    marker = int(ctx.data.get("marker") or 0)
+    assert pledge.id is not None and member.id is not None
+    if kind == "pledge":
+        ok = pledges.review(
+            ctx.session,
+            pledge_id=pledge.id,
+            revision=marker,
+            approve=approve,
+            comment=comment,
+            reviewer=ctx.actor.ref,
+            now=ctx.now,
+        )
+    else:
+        submitted = pledge.assessment_submitted_at
+        ok = (
+            submitted is not None
+            and int(submitted.timestamp()) == marker
+            and pledges.review_assessment(
+                ctx.session,
+                pledge_id=pledge.id,
+                submitted_at=submitted,
+                confirm=approve,
+                comment=comment,
+                now=ctx.now,
+            )
+        )
+    if not ok:
+        ctx.say("review.changed")
+        return
+    action = f"{kind}_{'approve' if approve else 'return'}"
+    audit.record(
+        ctx.session, actor=ctx.actor.ref, action=action, pledge=pledge.id, member=member.id
+    )
+    key = f"review.{action}d" if approve else f"review.{action}ed"
+    ctx.say(key, name=member.full_name or "")
+    note = f"review.notify_{action}"
+    ctx.notify(member.id, ctx.t(note, year=pledge.year, comment=comment or ""))
+
+
+# --- /chuanop -------------------------------------------------------------------------------------
+
+
+@router.command("chuanop", role=RoleName.OFFICER)
+def missing(ctx: Context) -> None:
+    """Who in my units has not submitted: counts per unit, days left, and the names."""
+    found = scopes(ctx)
+    if not found:
+        ctx.say("review.no_campaign")
+        return
+    picks: list[Option] = []
+    for scope in found:
+        picks += _missing_for(ctx, scope)
+    if picks:
+        ctx.begin(router.name, NAMES, {})
+        ctx.ask(ctx.t("missing.pick_unit"), picks[:20])
+
+
+def _missing_for(ctx: Context, scope: Scope) -> list[Option]:
+    counts = pledges.counts_by_unit(
+        ctx.session, campaign_id=scope.campaign.id, paths=[scope.unit.path]
+    )
+    total = sum(c.members for c in counts)
+    missing = sum(c.not_submitted for c in counts)
+    returned = sum(c.returned for c in counts)
+    left = pledges.days_left(scope.rule, ctx.now, ctx.settings.tz)
+    last = fmt_date(pledges.last_day(scope.rule))
+    if left > 0:
+        when = ctx.t("pledge.deadline_left", last=last, days=left)
+    elif left == 0:
+        when = ctx.t("pledge.deadline_today", last=last)
+    else:
+        when = ctx.t("pledge.deadline_over", last=last, days=-left)
+    lines = [
+        ctx.t("missing.head", unit=scope.unit.name, year=scope.campaign.year),
+        when,
+        ctx.t("missing.totals", missing=missing, total=total, submitted=total - missing),
+    ]
+    if returned:
+        lines.append(ctx.t("missing.returned", count=returned))
+    if missing == 0:
+        lines.append(ctx.t("missing.all_done") if total else ctx.t("missing.no_members"))
+        ctx.say_html("\n".join(lines))
+        return []
+    unit_rows = {u.id: u for u in _units(ctx, [c.unit_id for c in counts])}
+    by_missing = sorted(
+        (c for c in counts if c.not_submitted),
+        key=lambda c: (
+            -c.not_submitted,
+            unit_rows[c.unit_id].name if c.unit_id in unit_rows else "",
+        ),
+    )
+    names: dict[int, list[str]] = {}
+    if missing <= NAMES_INLINE:
+        ids = pledges.not_submitted(
+            ctx.session, campaign_id=scope.campaign.id, paths=[scope.unit.path]
+        )
+        for member in pledges.members_named(ctx.session, ids).values():
+            names.setdefault(member.unit_id, []).append(member.full_name or "—")
+    lines.append("")
+    picks: list[Option] = []
+    for c in by_missing:
+        unit = unit_rows.get(c.unit_id)
+        label = unit.name if unit else "—"
+        lines.append(
+            ctx.t("missing.unit_line", unit=label, missing=c.not_submitted, total=c.members)
+        )
+        for name in sorted(names.get(c.unit_id, [])):
+            lines.append(ctx.t("missing.name_line", name=name))
+        if not names:
+            picks.append(
+                Option(
+                    ctx.t("missing.unit_button", unit=label[:40], missing=c.not_submitted),
+                    f"u:{c.unit_id}:{scope.campaign.id}",
+                )
+            )
+    ctx.say_html("\n".join(lines))
+    return picks
+
+
+def _units(ctx: Context, ids: list[int]) -> list[Unit]:
+    return list(ctx.session.exec(select(Unit).where(col(Unit.id).in_(ids))).all()) if ids else []
+
+
+@router.step(NAMES)
+def on_names(ctx: Context) -> None:
+    """The names of one unit's own members who have not submitted."""
+    parts = (ctx.choice or "").split(":", 2)
+    unit_id = parts[1] if len(parts) == 3 else ""
+    unit = ctx.session.get(Unit, int(unit_id)) if unit_id.isdigit() else None
+    if unit is None or not ctx.actor.can_manage(unit):
+        ctx.say("admin.need_choice")
+        return
+    ids = pledges.not_submitted(ctx.session, campaign_id=parts[2], paths=[unit.path])
+    people = [m for m in pledges.members_named(ctx.session, ids).values() if m.unit_id == unit.id]
+    lines = [ctx.t("missing.names_head", unit=unit.name, count=len(people))]
+    names = sorted(m.full_name or "—" for m in people)
+    lines += [ctx.t("missing.name_line", name=n) for n in names[:NAMES_PER_UNIT]]
+    if len(names) > NAMES_PER_UNIT:
+        lines.append(ctx.t("missing.more", count=len(names) - NAMES_PER_UNIT))
+    ctx.say_html("\n".join(lines))
