@@ -53,7 +53,7 @@ def main() -> None:
     if command == "chat":
         run(BIN / "congdoan", "db", "upgrade")
         os.chdir(ROOT)
-        os.execv(str(BIN / "congdoan"), [str(BIN / "congdoan"), "chat"])  # noqa: S606
+        os.execv(str(BIN / "congdoan"), [str(BIN / "congdoan"), "chat", *sys.argv[2:]])  # noqa: S606
     elif command == "test":
         run(PYTHON, "-m", "ruff", "check", ".")
         run(PYTHON, "-m", "mypy", "bot", "handlers", "scheduler")

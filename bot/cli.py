@@ -65,10 +65,20 @@ def _build(settings: Settings, **kw: object):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def chat() -> None:
+def chat(
+    user: Annotated[
+        str,
+        typer.Option(
+            help="Đóng vai một người dùng khác (ví dụ: --user an): người đó là đoàn viên thường, "
+            "còn người dùng mặc định là quản trị viên"
+        ),
+    ] = "",
+) -> None:
     """Trò chuyện với bot ngay trong cửa sổ lệnh (không cần token); bạn là quản trị viên."""
     from bot.app import load_demo_units
     from bot.channels.console import PLATFORM, USER_ID, ConsoleChannel
+
+    user_id = "".join(c for c in user if c.isalnum())[:32] or USER_ID
 
     settings = _settings()
     _setup_logging(settings, quiet=True)
@@ -77,7 +87,7 @@ def chat() -> None:
     if created:
         typer.echo(f"Đã nạp {created} đơn vị mẫu từ content/units_demo.csv.")
     t = built.content.texts
-    ConsoleChannel(built.engine, files_dir=Path("data/console")).loop(
+    ConsoleChannel(built.engine, files_dir=Path("data/console"), user_id=user_id).loop(
         banner=t("console.banner"), bye=t("console.bye")
     )
 

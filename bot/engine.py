@@ -319,17 +319,19 @@ class Engine:
 
 
 def _match_typed(text: str, pending: list[str], labels: Iterable[str]) -> int | None:
-    """A typed answer to a list of options: its number, or its words without diacritics."""
+    """A typed answer to a list of options: its number, or its words without diacritics (all of
+    them, or the first ones when only one option starts so)."""
     if text.isdigit():
         number = int(text)
         return number - 1 if 1 <= number <= len(pending) else None
     typed = _words(text)
     if not typed:
         return None
-    for index, label in enumerate(labels):
-        if _words(label) == typed:
-            return index
-    return None
+    words = [_words(label) for label in labels]
+    if typed in words:
+        return words.index(typed)
+    starting = [i for i, w in enumerate(words) if w.startswith(typed + " ")]
+    return starting[0] if len(starting) == 1 else None  # "xong" for "Xong, sang phần sau ➡️"
 
 
 def _words(text: str) -> str:

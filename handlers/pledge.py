@@ -92,7 +92,8 @@ def begin(ctx: Context) -> None:
     _home(ctx, campaign, rule, _pledge(ctx, campaign))
 
 
-def _status_text(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str:
+def status_text(ctx: Context, pledge: Pledge) -> str:
+    """One line on where the pledge stands."""
     tz = ctx.settings.tz
     when = fmt_datetime(pledge.submitted_at, tz)
     timing = ctx.t("pledge.late" if pledge.late else "pledge.on_time")
@@ -111,7 +112,7 @@ def _status_text(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str:
 def _home(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) -> None:
     lines = [
         ctx.t("pledge.home_title", year=campaign.year),
-        _status_text(ctx, rule, pledge),
+        status_text(ctx, pledge),
         _deadline_text(ctx, rule),
     ]
     if pledges.has_unsent_changes(pledge):
@@ -241,7 +242,8 @@ def _ask_section(
         n = len(options) + 1
         lines.append(ctx.t("pledge.item_line", mark=mark, n=n, text=s.text))
         options.append(Option(str(n), f"s:{s.id}"))
-    own = [(k, i) for k, i in enumerate(chosen) if not i.get("s")]
+    offered = {s.id for s in suggestions}  # an item whose suggestion left content/ shows as own
+    own = [(k, i) for k, i in enumerate(chosen) if i.get("s") not in offered]
     if own:
         lines += ["", ctx.t("pledge.own_header")]
     for k, item in own:
@@ -293,7 +295,8 @@ def on_section(ctx: Context) -> None:
                 chosen.append({"text": suggestion.text, "s": sid})
     elif choice is not None and choice.startswith("o:"):
         index = int(choice[2:]) if choice[2:].isdigit() else -1
-        if 0 <= index < len(chosen) and not chosen[index].get("s"):
+        offered = {s.id for s in _suggestions(ctx, campaign, section)}
+        if 0 <= index < len(chosen) and chosen[index].get("s") not in offered:
             ctx.say("pledge.own_removed", text=chosen[index]["text"][:80])
             chosen.pop(index)
     elif choice is None:
@@ -377,6 +380,8 @@ def on_timeline(ctx: Context) -> None:
         text = one_line(ctx.text)
         if not text:
             ctx.say("pledge.timeline_empty")
+        elif text.isdigit():
+            ctx.say("pledge.no_such_number", n=text[:6])
         elif len(text) > pledges.MAX_TIMELINE_CHARS:
             ctx.say("pledge.own_too_long", length=len(text), limit=pledges.MAX_TIMELINE_CHARS)
         else:

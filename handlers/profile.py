@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from bot.flow import Context, Router
 from bot.models import Member, Unit
-from bot.services import campaigns, quizzes, study, units
+from bot.services import campaigns, pledges, quizzes, study, units
 from bot.services.members import group_key, initials
 from bot.texts import Raw
 from bot.timefmt import fmt_date, fmt_datetime, fmt_duration
+from handlers.pledge import status_text as pledge_status
 
 router = Router("profile")
 
@@ -80,5 +81,13 @@ def show(ctx: Context) -> None:
                 )
             )
     lines += results or [ctx.t("profile.quiz_none")]
+    if campaign is not None and campaign.pledge is not None:
+        pledge = pledges.get(ctx.session, member_id=member.id, campaign_id=campaign.id)
+        lines += ["", ctx.t("profile.pledge_header", year=campaign.year)]
+        if pledge is None or pledge.first_submitted_at is None:
+            last = fmt_date(pledges.last_day(campaign.pledge))
+            lines.append(ctx.t("profile.pledge_none", last=last))
+        else:
+            lines.append(pledge_status(ctx, pledge))
     ctx.say_html("\n".join(lines))
     ctx.say("profile.edit_hint")

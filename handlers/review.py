@@ -72,29 +72,26 @@ def begin(ctx: Context) -> None:
         ctx.say("review.no_campaign")
         return
     queue = _queue(ctx, found, skipped=[])
-    if not queue:
+    if not queue.pledges and not queue.assessments:
         ctx.say("review.nothing")
         return
-    n_pledges = sum(1 for _, kind in queue if kind == "pledge")
-    ctx.say("review.waiting", pledges=n_pledges, assessments=len(queue) - n_pledges)
+    ctx.say("review.waiting", pledges=queue.pledges, assessments=queue.assessments)
     _show_next(ctx, skipped=[])
 
 
-def _queue(ctx: Context, found: list[Scope], skipped: list[str]) -> list[tuple[Pledge, str]]:
+def _queue(ctx: Context, found: list[Scope], skipped: list[str]) -> pledges.ReviewQueue:
     me = ctx.actor.member.id if ctx.actor.member is not None else None
-    paths = None if ctx.actor.is_admin else [s.unit.path for s in found]
-    queue = pledges.to_review(
+    return pledges.to_review(
         ctx.session,
         campaign_ids=sorted({s.campaign.id for s in found}),
-        paths=paths,
+        paths=None if ctx.actor.is_admin else [s.unit.path for s in found],
         exclude_member=me,
+        skipped=skipped,
     )
-    return [(p, kind) for p, kind in queue if f"{kind}:{p.id}" not in skipped]
 
 
 def _show_next(ctx: Context, skipped: list[str]) -> None:
-    found = scopes(ctx)
-    for pledge, kind in _queue(ctx, found, skipped):
+    for pledge, kind in _queue(ctx, scopes(ctx), skipped).next:
         member = _may_review(ctx, pledge)
         if member is None:
             continue

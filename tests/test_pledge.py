@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.app import build_app, load_demo_units
+from bot.channels.console import ConsoleChannel
 from bot.channels.memory import MemoryChat
 from bot.messages import Choices, Document
 from bot.models import AuditLog, Member, Pledge, RoleGrant, Unit
@@ -30,7 +31,10 @@ def clock() -> Clock:
 
 @pytest.fixture
 def papp(settings, clock, content):  # type: ignore[no-untyped-def]
-    built = build_app(settings, clock=clock, rng=random.Random(3), content=content)
+    admins = {"console": {"local"}}  # as `congdoan chat` makes the terminal user an admin
+    built = build_app(
+        settings, clock=clock, rng=random.Random(3), content=content, extra_admins=admins
+    )
     load_demo_units(built)
     yield built
     built.db.dispose()
@@ -333,6 +337,11 @@ def test_return_then_approve_the_resubmission(papp, people) -> None:  # type: ig
     assert "đã được duyệt" in member.inbox()[-1]
     member.say("/dangky")
     assert "đã được duyệt" in member.last_text()
+    member.say("/toi")
+    assert "Bản đăng ký học tập và làm theo năm 2026" in member.last_text()
+    assert "đã được duyệt" in member.last_text()
+    officer.say("/toi")
+    assert "Chưa nộp. Gõ /dangky để viết (hạn cuối 09/04/2026)" in officer.last_text()
     with Session(papp.db) as s:
         actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id)).all()]
     assert actions == ["pledge_return", "pledge_approve"]
@@ -362,6 +371,27 @@ def test_officer_sees_only_their_subtree_and_not_their_own(papp, people) -> None
     assert "chỉ dành cho cán bộ" in inside.last_text()
     inside.say("/chuanop")
     assert "chỉ dành cho cán bộ" in inside.last_text()
+
+
+def test_skip_one_and_come_back_to_it(papp, people) -> None:  # type: ignore[no-untyped-def]
+    first, second = people("1"), people("3")
+    register(first, name="Lê Thị Mai")
+    register(second, name="Trần Văn Nam")
+    officer = people("2")
+    register(officer, name="Phạm Văn Tâm", group="Cán bộ công đoàn")
+    make_officer(papp, "2", "CDCS-MN-HM")
+    for chat in (first, second):
+        write_pledge(chat)
+        submit(chat)
+    officer.say("/duyet")
+    assert "Lê Thị Mai" in "\n".join(officer.texts())  # the oldest first
+    officer.press("Để sau")
+    assert "Trần Văn Nam" in "\n".join(officer.texts())
+    officer.press("Duyệt")
+    assert "Còn 1 bản bạn để sau" in officer.last_text()
+    officer.say("/duyet")
+    assert "<b>1</b> bản đăng ký" in officer.replies[-3].text  # type: ignore[union-attr]
+    assert "Lê Thị Mai" in "\n".join(officer.texts())
 
 
 def test_two_officers_cannot_both_decide(papp, people) -> None:  # type: ignore[no-untyped-def]
@@ -475,3 +505,44 @@ def test_assessment_resumes_where_it_stopped(papp, people, clock) -> None:  # ty
     member.press("Tự đánh giá")
     assert "2/2" in member.last_text()
     assert isinstance(member.replies[-1], Choices)
+
+
+def test_the_whole_story_in_the_terminal(papp, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`congdoan chat --user an` writes and submits; the default (admin) user returns it; after
+    the fix, the admin approves. Typed numbers and words only, as on the terminal."""
+    member_out, admin_out = io.StringIO(), io.StringIO()
+    member = ConsoleChannel(papp.engine, files_dir=tmp_path, out=member_out, user_id="an")
+    admin = ConsoleChannel(papp.engine, files_dir=tmp_path, out=admin_out)
+    for line in ("/start CDCS-CTY-MAY", "Đinh Văn An", "cong nhan", "khong", "toi dong y"):
+        member.handle_line(line)
+    assert "Đăng ký thành công" in member_out.getvalue()
+    member.handle_line("/dangky")
+    member.handle_line("bat dau")
+    for _ in range(3):
+        member.handle_line("1")
+        member.handle_line("xong")  # the first word of "Xong, sang phần sau"
+    member.handle_line("1")  # Cả năm 2026
+    member.handle_line("nop")
+    assert "Đã nộp bản đăng ký" in member_out.getvalue()
+    saved = list(tmp_path.glob("ban-dang-ky-2026-*.docx"))
+    assert len(saved) == 1 and "Đinh Văn An" in docx_text(Document(saved[0].read_bytes(), "x"))
+
+    admin.handle_line("/duyet")
+    assert "Đinh Văn An" in admin_out.getvalue()
+    admin.handle_line("2")  # Trả lại
+    admin.handle_line("Ghi rõ mỗi tháng làm gì để thực hiện.")
+    assert "[Tin nhắn gửi tới một thành viên khác]" in admin_out.getvalue()
+    assert "Ghi rõ mỗi tháng" in admin_out.getvalue()
+
+    member.handle_line("/dangky")
+    assert "được trả lại để sửa" in member_out.getvalue()
+    member.handle_line("1")  # Sửa và nộp lại
+    member.handle_line("sua phan 3")
+    member.handle_line("Mỗi tháng tự kiểm tra và ghi sổ kết quả.")
+    member.handle_line("xong")
+    member.handle_line("nop lai")
+    assert "Đã nộp lại" in member_out.getvalue()
+    admin.handle_line("/duyet")
+    admin.handle_line("1")  # Duyệt
+    assert "Đã duyệt bản đăng ký của Đinh Văn An" in admin_out.getvalue()
+    assert pledge_of(papp, "Đinh Văn An").status == "approved"

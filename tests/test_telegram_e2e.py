@@ -9,6 +9,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import docx
 import httpx
 import pytest
 from PIL import Image
@@ -279,3 +280,45 @@ async def test_study_and_a_full_quiz_by_pressing_buttons(polling: Running) -> No
     data = photo.files["photo"][1]
 
     assert Image.open(io.BytesIO(data)).format == "PNG"
+
+
+ADMIN = 900  # an admin from ADMIN_TELEGRAM_IDS in _app
+
+
+async def test_pledge_written_submitted_returned_by_buttons(polling: Running) -> None:
+    """A member writes and submits a pledge and receives the DOCX; an admin returns it, and the
+    member is told in their own chat."""
+    api = polling.api
+    await _register(api)
+    sent = await _say(api, "/dangky")
+    assert "chưa viết" in sent[0].text
+    sent = await _press(api, "Bắt đầu viết")
+    assert "Phần 1/3" in sent[0].text
+    for part in (1, 2, 3):
+        sent = await _press(api, "1")
+        assert f"Phần {part}/3" in sent[0].text and "✅ 1." in sent[0].text
+        sent = await _press(api, "Xong")
+    assert "Thời gian thực hiện" in sent[0].text
+    sent = await _press(api, "Cả năm", count=2)
+    assert "BẢN ĐĂNG KÝ HỌC TẬP VÀ LÀM THEO NĂM" in sent[0].text
+    sent = await _press(api, "Nộp bản đăng ký", count=2)
+    assert "Đã nộp bản đăng ký" in sent[0].text
+    document = sent[1]
+    assert document.method == "sendDocument"
+    name, data = document.files["document"]
+    assert name.endswith(".docx")
+    opened = docx.Document(io.BytesIO(data))
+    text = "\n".join(p.text for p in opened.paragraphs)
+    assert "Ngô Thị Thu" in text and "NĂM 2026" in text
+
+    mark = api.mark()
+    api.send_text(ADMIN, "/duyet")
+    await api.await_sent(ADMIN, count=3, since=mark)
+    mark = api.mark()
+    api.press_button(ADMIN, "Trả lại")
+    await api.await_sent(ADMIN, count=1, since=mark)
+    mark = api.mark()
+    api.send_text(ADMIN, "Bổ sung biện pháp <cụ thể> theo từng quý.")
+    told = await api.await_sent(USER, count=1, since=mark)
+    assert "được trả lại để sửa" in told[0].text
+    assert "Bổ sung biện pháp &lt;cụ thể&gt; theo từng quý." in told[0].text  # escaped, accepted

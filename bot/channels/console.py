@@ -17,10 +17,18 @@ QUIT_WORDS = {"/thoat", "/thoát", "/exit", "/quit"}
 
 
 class ConsoleChannel:
-    def __init__(self, engine: Engine, *, files_dir: Path, out: TextIO = sys.stdout):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        files_dir: Path,
+        out: TextIO = sys.stdout,
+        user_id: str = USER_ID,
+    ):
         self.engine = engine
         self.files_dir = files_dir
         self.out = out
+        self.user_id = user_id  # the default user is an admin; others play plain members
 
     def render(self, response: Response) -> None:
         for reply in response.replies:
@@ -29,10 +37,15 @@ class ConsoleChannel:
             elif isinstance(reply, Choices):
                 lines = [to_plain(reply.text)]
                 labels = [to_plain(o.label) for o in reply.options]
-                if all(len(label) <= 12 for label in labels):  # short labels fit on one line
-                    lines.append("  " + "   ".join(f"{i}) {x}" for i, x in enumerate(labels, 1)))
+                # an option labelled with its own number (a numbered list in the text) needs no line
+                shown = [(i, x) for i, x in enumerate(labels, 1) if x != str(i)]
+                if len(shown) < len(labels):
+                    hint = self.engine.texts("console.numbered", last=len(labels) - len(shown))
+                    lines.append("  " + to_plain(hint))
+                if all(len(label) <= 12 for _, label in shown):  # short labels fit on one line
+                    lines.append("  " + "   ".join(f"{i}) {x}" for i, x in shown))
                 else:
-                    lines += [f"  {i}. {label}" for i, label in enumerate(labels, 1)]
+                    lines += [f"  {i}. {label}" for i, label in shown]
                 self._print("\n".join(lines))
             elif isinstance(reply, Photo | Document):
                 path = self._save(reply.filename, reply.data)
@@ -41,8 +54,8 @@ class ConsoleChannel:
                 self._print(f"[{kind} đã lưu: {path}]{caption}")
         for note in response.notifications:
             if isinstance(note.reply, Text | Choices):
-                mine = (note.platform, note.chat_id) == (PLATFORM, USER_ID)
-                head = "" if mine else "[Tin nhắn gửi tới một thành viên khác]\n"
+                mine = (note.platform, note.chat_id) == (PLATFORM, self.user_id)
+                head = "" if mine else to_plain(self.engine.texts("console.to_other")) + "\n"
                 self._print(head + to_plain(note.reply.text))
 
     def _print(self, text: str) -> None:
@@ -59,8 +72,8 @@ class ConsoleChannel:
         incoming = Incoming(
             platform=PLATFORM,
             update_id=str(time.time_ns()),
-            user_id=USER_ID,
-            chat_id=USER_ID,
+            user_id=self.user_id,
+            chat_id=self.user_id,
             text=line,
         )
         response = self.engine.handle_sync(incoming)

@@ -260,15 +260,26 @@ def _in_paths(paths: Iterable[str] | None) -> Any:
     return or_(*clauses) if clauses else False
 
 
+@dataclass(frozen=True)
+class ReviewQueue:
+    """What waits for an officer: counts, and the oldest few not skipped."""
+
+    pledges: int
+    assessments: int
+    next: list[tuple[Pledge, str]]  # (pledge, "pledge" | "assessment")
+
+
 def to_review(
     session: Session,
     *,
     campaign_ids: list[str],
     paths: list[str] | None,
     exclude_member: int | None,
-) -> list[tuple[Pledge, str]]:
-    """Submitted pledges and self-assessments waiting in these subtrees, oldest first, with what
-    waits: "pledge" or "assessment"."""
+    skipped: Iterable[str] = (),
+    limit: int = 5,
+) -> ReviewQueue:
+    """Submitted pledges, then submitted self-assessments, in these subtrees, oldest first;
+    `skipped` holds "pledge:ID" / "assessment:ID" the officer put off for now."""
     base = (
         select(Pledge)
         .join(Member, col(Member.id) == Pledge.member_id)
@@ -281,17 +292,30 @@ def to_review(
     )
     if exclude_member is not None:
         base = base.where(Pledge.member_id != exclude_member)
-    pledges = session.exec(
-        base.where(Pledge.status == PledgeStatus.SUBMITTED).order_by(
-            col(Pledge.submitted_at), col(Pledge.id)
-        )
-    ).all()
-    assessments = session.exec(
-        base.where(Pledge.assessment_status == AssessmentStatus.SUBMITTED).order_by(
-            col(Pledge.assessment_submitted_at), col(Pledge.id)
-        )
-    ).all()
-    return [(p, "pledge") for p in pledges] + [(p, "assessment") for p in assessments]
+    skip = {
+        kind: [int(k.split(":")[1]) for k in skipped if k.startswith(kind + ":")]
+        for kind in ("pledge", "assessment")
+    }
+    waiting = {
+        "pledge": (Pledge.status == PledgeStatus.SUBMITTED, col(Pledge.submitted_at)),
+        "assessment": (
+            Pledge.assessment_status == AssessmentStatus.SUBMITTED,
+            col(Pledge.assessment_submitted_at),
+        ),
+    }
+    counts: dict[str, int] = {}
+    found: list[tuple[Pledge, str]] = []
+    for kind, (where, when) in waiting.items():
+        query = base.where(where)
+        counts[kind] = session.exec(select(func.count()).select_from(query.subquery())).one()
+        if len(found) < limit:
+            rows = session.exec(
+                query.where(col(Pledge.id).not_in(skip[kind]))
+                .order_by(when, col(Pledge.id))
+                .limit(limit - len(found))
+            ).all()
+            found += [(p, kind) for p in rows]
+    return ReviewQueue(counts["pledge"], counts["assessment"], found)
 
 
 @dataclass(frozen=True)
