@@ -68,7 +68,8 @@ def _load(ctx: Context) -> tuple[Campaign, PledgeRule, Pledge] | None:
     return campaign, rule, _pledge(ctx, campaign)
 
 
-def _deadline_text(ctx: Context, rule: PledgeRule) -> str:
+def deadline_text(ctx: Context, rule: PledgeRule) -> str:
+    """The last day and how many days are left (or overdue)."""
     left = pledges.days_left(rule, ctx.now, ctx.settings.tz)
     last = fmt_date(pledges.last_day(rule))
     if left > 0:
@@ -113,7 +114,7 @@ def _home(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) ->
     lines = [
         ctx.t("pledge.home_title", year=campaign.year),
         status_text(ctx, pledge),
-        _deadline_text(ctx, rule),
+        deadline_text(ctx, rule),
     ]
     if pledges.has_unsent_changes(pledge):
         lines.append(ctx.t("pledge.unsent_changes"))
@@ -151,19 +152,19 @@ def _assessment_line(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str | No
     """The self-assessment's state, when it is open (or already done)."""
     status = pledge.assessment_status
     if status == AssessmentStatus.CONFIRMED:
-        return ctx.t("pledge.assess_confirmed", rating=_rating_label(ctx, pledge.rating))
+        return ctx.t("pledge.assess_confirmed", rating=rating_label(ctx, pledge.rating))
     if pledge.first_submitted_at is None:
         return None
     if not pledges.assessment_open(rule, ctx.now, ctx.settings.tz):
         return None
     if status == AssessmentStatus.SUBMITTED:
-        return ctx.t("pledge.assess_submitted", rating=_rating_label(ctx, pledge.rating))
+        return ctx.t("pledge.assess_submitted", rating=rating_label(ctx, pledge.rating))
     if status == AssessmentStatus.RETURNED:
         return ctx.t("pledge.assess_returned", comment=pledge.assessment_comment or "")
     return ctx.t("pledge.assess_open")
 
 
-def _rating_label(ctx: Context, rating: str | None) -> str:
+def rating_label(ctx: Context, rating: str | None) -> str:
     for level in ctx.content.catalog.pledges.rating.levels:
         if level.id == rating:
             return str(level.label)
@@ -525,7 +526,7 @@ def sheet(ctx: Context, campaign: Campaign, pledge: Pledge, member: Member) -> P
             )
             for row in pledge.assessment
         ]
-        rating = _rating_label(ctx, pledge.rating)
+        rating = rating_label(ctx, pledge.rating)
     submitted = (pledge.submitted_at or ctx.now).astimezone(tz).date()
     return PledgeSheet(
         year=campaign.year,
@@ -625,24 +626,27 @@ def on_assess_note(ctx: Context) -> None:
     _assess_next(ctx, campaign, pledge, restart=False)
 
 
+def assessment_lines(ctx: Context, rows: list[dict[str, Any]]) -> list[str]:
+    """Each commitment with its result and note, as the member and the officer read them."""
+    return [
+        ctx.t(
+            "pledge.assess_line",
+            n=k,
+            text=row.get("text", ""),
+            result=ctx.t(f"pledge.results.{row.get('result')}"),
+            note=Raw(ctx.t("pledge.assess_note_part", note=row["note"]) if row.get("note") else ""),
+        )
+        for k, row in enumerate(rows, 1)
+    ]
+
+
 def _assess_summary(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
     rows = pledge.assessment or []
     rating = ctx.content.catalog.pledges.rating
     results = [str(r.get("result")) for r in rows]
     level = rating.rate(results)
     lines = [ctx.t("pledge.assess_summary_title", year=campaign.year)]
-    for k, row in enumerate(rows, 1):
-        lines.append(
-            ctx.t(
-                "pledge.assess_line",
-                n=k,
-                text=row.get("text", ""),
-                result=ctx.t(f"pledge.results.{row.get('result')}"),
-                note=Raw(
-                    ctx.t("pledge.assess_note_part", note=row["note"]) if row.get("note") else ""
-                ),
-            )
-        )
+    lines += assessment_lines(ctx, rows)
     lines += [
         "",
         ctx.t("pledge.assess_rating", percent=rating.percent(results), rating=level.label),

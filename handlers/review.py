@@ -14,8 +14,8 @@ from bot.models import Member, Pledge, RoleName, Unit
 from bot.services import audit, campaigns, pledges, units
 from bot.services.members import group_key
 from bot.textutil import one_line
-from bot.timefmt import fmt_date, fmt_datetime
-from handlers.pledge import render
+from bot.timefmt import fmt_datetime
+from handlers.pledge import assessment_lines, deadline_text, rating_label, render
 
 router = Router("review")
 
@@ -131,24 +131,8 @@ def _card(ctx: Context, pledge: Pledge, member: Member, kind: str, skipped: list
             head,
             ctx.t("review.card_assessment", at=fmt_datetime(pledge.assessment_submitted_at, tz)),
         ]
-        for k, row in enumerate(rows, 1):
-            lines.append(
-                ctx.t(
-                    "review.assess_line",
-                    n=k,
-                    text=row.get("text", ""),
-                    result=ctx.t(f"pledge.results.{row.get('result')}"),
-                    note=row.get("note") or "—",
-                )
-            )
-        rating = next(
-            (
-                lv.label
-                for lv in ctx.content.catalog.pledges.rating.levels
-                if lv.id == pledge.rating
-            ),
-            pledge.rating or "—",
-        )
+        lines += assessment_lines(ctx, rows)
+        rating = rating_label(ctx, pledge.rating)
         lines.append(ctx.t("review.assess_rating", rating=rating))
         ctx.say_html("\n".join(lines))
         options = [
@@ -302,14 +286,7 @@ def _missing_for(ctx: Context, scope: Scope) -> list[Option]:
     total = sum(c.members for c in counts)
     missing = sum(c.not_submitted for c in counts)
     returned = sum(c.returned for c in counts)
-    left = pledges.days_left(scope.rule, ctx.now, ctx.settings.tz)
-    last = fmt_date(pledges.last_day(scope.rule))
-    if left > 0:
-        when = ctx.t("pledge.deadline_left", last=last, days=left)
-    elif left == 0:
-        when = ctx.t("pledge.deadline_today", last=last)
-    else:
-        when = ctx.t("pledge.deadline_over", last=last, days=-left)
+    when = deadline_text(ctx, scope.rule)
     lines = [
         ctx.t("missing.head", unit=scope.unit.name, year=scope.campaign.year),
         when,
