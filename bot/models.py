@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -80,6 +80,8 @@ class Member(SQLModel, table=True):
     consent_at: datetime | None = _ts(nullable=True)
     consent_version: str | None = Field(default=None, max_length=32)
     initials_only: bool = False
+    mute_anniversaries: bool = False  # anniversary posts off (chosen in /toi)
+    mute_announcements: bool = False  # officers' announcements off (reminders stay on)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     deleted_at: datetime | None = _ts(nullable=True)
@@ -224,3 +226,92 @@ class Pledge(SQLModel, table=True):
     assessment_comment: str | None = Field(default=None, max_length=500)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+class BroadcastKind(StrEnum):
+    ANNOUNCEMENT = "announcement"  # an officer's /thongbao
+    ANNIVERSARY = "anniversary"  # a post from content/calendar.yaml
+    REMINDER = "reminder"  # a pledge deadline reminder to members who have not submitted
+    OFFICER_REMINDER = "officer_reminder"  # a report deadline reminder to officers
+
+
+class BroadcastStatus(StrEnum):
+    SCHEDULED = "scheduled"  # waiting for its time; recipients not yet listed
+    SENDING = "sending"  # recipients listed in the outbox, being delivered
+    DONE = "done"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # a post found too late (past the grace window): recorded, never sent
+
+
+class Broadcast(SQLModel, table=True):
+    """One mass message: its text, who it goes to, when. `key` makes scheduled posts and reminders
+    happen once (e.g. "anniversary:19-05:2026:LDLD-DEMO")."""
+
+    __table_args__ = (Index("ix_broadcast_due", "status", "scheduled_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str | None = Field(default=None, max_length=120, unique=True)
+    kind: str = Field(max_length=24)
+    status: str = Field(default=BroadcastStatus.SCHEDULED, max_length=16)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")  # target subtree; None: all
+    campaign_id: str | None = Field(default=None, max_length=64)
+    text: str = Field(max_length=4096)  # HTML subset, exactly as recipients see it
+    photo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_by: str = Field(max_length=80)  # actor ref or "scheduler"
+    report_platform: str | None = Field(default=None, max_length=16)  # who gets the final report
+    report_chat_id: str | None = Field(default=None, max_length=64)
+    scheduled_at: datetime = _ts()
+    created_at: datetime = _ts()
+    started_at: datetime | None = _ts(nullable=True)
+    finished_at: datetime | None = _ts(nullable=True)
+    note: str | None = Field(default=None, max_length=200)  # e.g. why a post was skipped
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"  # taken by a worker, not yet attempted: safe to give back
+    SENDING = "sending"  # the call is being made: if the process dies now, the outcome is unknown
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403: the person blocked the bot or left
+    FAILED = "failed"  # retries exhausted, or a permanent error
+    UNKNOWN = "unknown"  # the process died during the call: not resent, reported as unknown
+    SKIPPED = "skipped"  # no longer needed (a reminder to someone who has since submitted)
+    CANCELLED = "cancelled"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One recipient of one broadcast: a member's chat or a unit's group chat."""
+
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "platform", "chat_id"),
+        Index("ix_outbox_claim", "platform", "status", "next_attempt_at"),
+        Index("ix_outbox_broadcast_status", "broadcast_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcast.id")
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    is_group: bool = False
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = _ts(nullable=True)
+    sent_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, max_length=200)
+
+
+class GroupLink(SQLModel, table=True):
+    """A group chat linked to a unit with /ganhom: it receives the unit's posts."""
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    linked_by: str = Field(max_length=80)
+    linked_at: datetime = _ts()
+    active: bool = True
