@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
+from bot.calendar import Calendar, load_calendar
 from bot.catalog import Catalog, load_catalog
 from bot.texts import Texts
 from bot.textutil import nfc
@@ -33,6 +34,7 @@ class Content:
     texts: Texts
     consent: Consent
     catalog: Catalog
+    calendar: Calendar = field(default_factory=Calendar)  # anniversary posts
 
     @property
     def demo_units(self) -> Path:
@@ -59,9 +61,11 @@ def load_content(root: Path) -> Content:
         problems.append(Problem(root / "consent.yaml", 1, "thiếu tệp"))
     catalog, found = load_catalog(root)
     problems.extend(found)
+    calendar, found = load_calendar(root)
+    problems.extend(found)
     if problems or texts is None or consent is None:
         raise ContentError(problems)
-    return Content(root=root, texts=texts, consent=consent, catalog=catalog)
+    return Content(root=root, texts=texts, consent=consent, catalog=catalog, calendar=calendar)
 
 
 def check_content(root: Path) -> list[Problem]:
