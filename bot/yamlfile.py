@@ -71,19 +71,30 @@ def load_yaml(path: Path) -> YamlDoc:
         line = mark.line + 1 if mark is not None else 1
         raise ContentError([Problem(path, line, f"YAML không hợp lệ: {exc}")]) from None
     lines: dict[Loc, int] = {}
+    duplicates: list[Problem] = []
     if node is not None:
-        _walk(node, (), lines)
+        _walk(node, (), lines, duplicates, path)
+    if duplicates:  # YAML would silently keep the last one and lose the first
+        raise ContentError(duplicates)
     return YamlDoc(path, data, lines)
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+def _walk(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], duplicates: list[Problem], path: Path
+) -> None:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*loc, key), lines)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                message = f"khóa “{key}” bị lặp (đã có ở dòng {seen[key]}): giá trị trước bị mất"
+                duplicates.append(Problem(path, line, message))
+            seen[key] = line
+            lines[(*loc, key)] = line
+            _walk(value_node, (*loc, key), lines, duplicates, path)
+            lines[(*loc, key)] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*loc, index), lines)
+            _walk(item, (*loc, index), lines, duplicates, path)

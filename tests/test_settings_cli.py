@@ -98,3 +98,17 @@ def test_content_check_reports_broken_yaml(tmp_path):
 
 def test_settings_default_is_embedded_sqlite(env):
     assert Settings(_env_file=None).database_url == "sqlite:///data/congdoan.db"  # type: ignore[call-arg]
+
+
+def test_content_check_reports_a_duplicated_key(tmp_path):
+    """YAML keeps the last of two equal keys: a second `groups:` block would hide the first."""
+    content = _copy_content(tmp_path)
+    texts = content / "texts.yaml"
+    original = texts.read_text(encoding="utf-8")
+    texts.write_text(original + '\ngroups:\n  extra: "Thêm"\n', encoding="utf-8")
+    problems = check_content(content)
+    first = original.splitlines().index("groups:") + 1
+    assert any(
+        p.file.name == "texts.yaml" and f"khóa “groups” bị lặp (đã có ở dòng {first})" in p.message
+        for p in problems
+    ), problems
