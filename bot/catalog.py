@@ -203,6 +203,28 @@ def _day(value: datetime.date) -> str:
     return f"{value:%d/%m/%Y}"
 
 
+class Reminders(_Model):
+    """Deadline reminders to members who have not submitted: days before the last day, at a time."""
+
+    days_before: list[Annotated[Int, Field(ge=0, le=60)]] = [7, 3, 1]
+    at: datetime.time = datetime.time(8, 0)  # local time; write it quoted: "08:00"
+
+    @field_validator("days_before")
+    @classmethod
+    def _distinct(cls, days: list[int]) -> list[int]:
+        if len(set(days)) != len(days):
+            raise ValueError("các ngày nhắc bị lặp")
+        return sorted(days, reverse=True)
+
+
+class ReportDeadline(_Model):
+    """A report officers owe their superiors (e.g. 6-month and 1-year), reminded beforehand."""
+
+    name: Annotated[str, _text(120)]
+    due: datetime.date  # the last day
+    remind_days_before: list[Annotated[Int, Field(ge=0, le=60)]] = [7, 1]
+
+
 class PledgeRule(_Model):
     """When the campaign's pledges are due and when the year-end self-assessment is open."""
 
@@ -210,6 +232,7 @@ class PledgeRule(_Model):
     late_allowed: Bool = True  # after the deadline: submit marked late (True) or closed (False)
     assessment_opens: datetime.date | None = None  # the self-assessment opens on this day
     assessment_closes: datetime.date | None = None  # inclusive last day; None: never closes
+    reminders: Reminders = Reminders()
 
     @field_validator("assessment_opens")
     @classmethod
@@ -249,6 +272,7 @@ class Campaign(_Model):
     topic: Slug
     quizzes: list[QuizRule]
     pledge: PledgeRule | None = None  # None: this campaign collects no pledges
+    reports: list[ReportDeadline] = []  # officers are reminded of these
 
 
 class CampaignsFile(_Model):
