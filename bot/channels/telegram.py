@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
+import warnings
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -14,12 +20,22 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.config import Settings
 from bot.engine import Engine
 from bot.messages import Choices, Document, Incoming, Photo, Response, Text, split_text
+from bot.services.outbox import SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -210,3 +226,163 @@ def _caption(caption: str) -> tuple[str | None, str]:
     if len(caption) <= CAPTION_LIMIT:
         return caption, ""
     return None, caption
+
+
+# -- mass messages: one send per recipient for the delivery worker (scheduler/delivery.py) -------
+
+# Telegram answers these when the message can never reach the chat: the person blocked the bot,
+# deleted their account, never started it, or the bot left or lost its rights in the group.
+_UNREACHABLE = {
+    "bot was blocked by the user": "blocked by the user",
+    "user is deactivated": "user deactivated",
+    "bot was kicked": "bot removed from the chat",
+    "bot is not a member": "bot not a member of the chat",
+    "chat not found": "chat not found",
+    "peer_id_invalid": "chat not found",
+    "group chat was deactivated": "group deactivated",
+    "group chat was upgraded": "group upgraded",
+    "chat_write_forbidden": "no right to write in the chat",
+    "have no rights to send": "no right to write in the chat",
+    "not enough rights to send": "no right to write in the chat",
+    "need administrator rights": "no right to write in the chat",
+    "bot can't initiate conversation": "never started the bot",
+    "bot can't send messages to bots": "chat is a bot",
+}
+INVALID_TOKEN_PAUSE = 60.0  # seconds: a revoked token fails every send, so wait for a fix
+
+
+def _short(exc: BaseException) -> str:
+    """Telegram's description without its prefix, trimmed: fixed API wording, no personal data."""
+    text = str(exc).strip()
+    for prefix in ("Bad Request: ", "Forbidden: "):
+        text = text.removeprefix(prefix)
+    return " ".join(text.split())[:100]
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # an int in PTB 22 (deprecated), a timedelta later
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    if isinstance(value, timedelta):
+        return max(value.total_seconds(), 0.0)
+    return max(float(value), 0.0)
+
+
+def send_result(exc: Exception) -> SendResult:
+    """Map a PTB error to what the delivery worker does with the row."""
+    if isinstance(exc, RetryAfter):
+        return SendResult("retry_after", retry_after=_retry_after_seconds(exc), error="flood limit")
+    if isinstance(exc, InvalidToken):  # its message may contain the token: never use it
+        return SendResult("retry_after", retry_after=INVALID_TOKEN_PAUSE, error="invalid token")
+    if isinstance(exc, ChatMigrated):
+        return SendResult("error", error="group moved to a supergroup", retryable=False)
+    if isinstance(exc, Forbidden | BadRequest):
+        lowered = str(exc).lower()
+        for phrase, reason in _UNREACHABLE.items():
+            if phrase in lowered:
+                return SendResult("blocked", error=reason, retryable=False)
+        if isinstance(exc, Forbidden):
+            return SendResult("blocked", error=f"forbidden: {_short(exc)}", retryable=False)
+        return SendResult("error", error=f"bad request: {_short(exc)}", retryable=False)
+    if isinstance(exc, TimedOut):
+        return SendResult("error", error="timed out")
+    if isinstance(exc, NetworkError):
+        cause = exc.__cause__
+        reason = type(cause).__name__ if cause is not None else _short(exc)
+        return SendResult("error", error=f"network: {reason}"[:120])
+    return SendResult("error", error=type(exc).__name__)
+
+
+class TelegramSender:
+    """Sends one mass message to one chat for the delivery worker; never raises.
+
+    The text is our HTML subset. With a photo: the text is its caption when it fits (1024
+    characters), else the photo goes first and the text follows. A photo is uploaded once: the
+    file_id Telegram gives back is reused for every later recipient of the same bytes."""
+
+    platform = PLATFORM
+    max_rate_per_second: float | None = 30.0  # Telegram's limit per bot, whatever the setting
+    group_per_minute: int | None = 20  # Telegram's limit per group chat
+    FOLLOW_UP_RETRIES = 3
+
+    def __init__(self, bot: Any, *, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep):
+        self.bot = bot
+        self._sleep = sleep
+        self._ready = False
+        self._file_ids: dict[str, str] = {}
+        self._uploads: dict[str, asyncio.Lock] = {}
+        self._digests: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
+
+    async def send(self, chat_id: str, text: str, photo: bytes | None = None) -> SendResult:
+        steps: list[Callable[[], Awaitable[Any]]] = []
+        if photo is not None and len(text) <= CAPTION_LIMIT:
+            steps.append(lambda: self._photo(chat_id, photo, text or None))
+        else:
+            if photo is not None:
+                steps.append(lambda: self._photo(chat_id, photo, None))
+            for part in split_text(text, TEXT_LIMIT):
+                steps.append(
+                    lambda part=part: self.bot.send_message(  # type: ignore[misc]
+                        chat_id, part, parse_mode=ParseMode.HTML
+                    )
+                )
+        try:
+            if not self._ready:
+                await self.bot.initialize()  # a no-op for an application's running bot
+                self._ready = True
+            await steps[0]()
+        except Exception as exc:  # nothing reached the chat: the worker decides what to do
+            return send_result(exc)
+        for step in steps[1:]:  # part of the message is there: finish it, never start over
+            failure = await self._follow_up(step)
+            if failure is not None:
+                return SendResult("error", error=f"partly sent: {failure}", retryable=False)
+        return SendResult("sent")
+
+    async def _follow_up(self, step: Callable[[], Awaitable[Any]]) -> str | None:
+        for _ in range(self.FOLLOW_UP_RETRIES):
+            try:
+                await step()
+                return None
+            except Exception as exc:
+                result = send_result(exc)
+                if result.status == "retry_after":
+                    await self._sleep(result.retry_after)
+                    continue
+                if result.status == "error" and result.retryable:
+                    await self._sleep(1.0)
+                    continue
+                return result.error
+        return "gave up"
+
+    async def _photo(self, chat_id: str, photo: bytes, caption: str | None) -> None:
+        digest = self._digest(photo)
+        file_id = self._file_ids.get(digest)
+        if file_id is None:
+            lock = self._uploads.setdefault(digest, asyncio.Lock())
+            async with lock:  # the first recipient uploads, the others wait for its file_id
+                file_id = self._file_ids.get(digest)
+                if file_id is None:
+                    name = "anh.png" if photo.startswith(b"\x89PNG") else "anh.jpg"
+                    message = await self.bot.send_photo(
+                        chat_id,
+                        InputFile(photo, filename=name),
+                        caption=caption,
+                        parse_mode=ParseMode.HTML,
+                    )
+                    if message.photo:
+                        self._file_ids[digest] = message.photo[-1].file_id
+                    return
+        await self.bot.send_photo(chat_id, file_id, caption=caption, parse_mode=ParseMode.HTML)
+
+    def _digest(self, photo: bytes) -> str:
+        """sha256 of the photo, remembered per bytes object: the worker passes the same one to
+        every recipient, so 100,000 sends hash it once."""
+        known = self._digests.get(id(photo))
+        if known is not None and known[0] is photo:
+            return known[1]
+        digest = hashlib.sha256(photo).hexdigest()
+        self._digests[id(photo)] = (photo, digest)
+        while len(self._digests) > 8:
+            self._digests.popitem(last=False)
+        return digest
