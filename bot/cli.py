@@ -87,9 +87,31 @@ def chat(
     if created:
         typer.echo(f"Đã nạp {created} đơn vị mẫu từ content/units_demo.csv.")
     t = built.content.texts
-    ConsoleChannel(built.engine, files_dir=Path("data/console"), user_id=user_id).loop(
-        banner=t("console.banner"), bye=t("console.bye")
+    console = ConsoleChannel(built.engine, files_dir=Path("data/console"), user_id=user_id)
+    console.loop(
+        banner=t("console.banner"), bye=t("console.bye"), after=_console_scheduler(built, console)
     )
+
+
+def _console_scheduler(built, console):  # type: ignore[no-untyped-def]
+    """After each line: what the scheduler has due now (posts, reminders, announcements) is
+    delivered on this screen, as the outbox would on Telegram."""
+    from bot.channels.console import ConsoleSender
+    from bot.models import utcnow
+    from scheduler.delivery import DeliveryWorker
+    from scheduler.jobs import Planner
+
+    logging.getLogger("scheduler").setLevel(logging.ERROR)  # old posts skipped: not news here
+    planner = Planner(built.db, built.content, built.settings, platforms={"console"})
+    worker = DeliveryWorker(
+        built.db, ConsoleSender(console), texts=built.content.texts, rate_per_second=1000
+    )
+
+    def after() -> None:
+        planner.tick(utcnow())
+        asyncio.run(worker.drain())
+
+    return after
 
 
 @app.command()

@@ -7,6 +7,7 @@ import contextlib
 import hmac
 import logging
 import signal
+from collections.abc import AsyncIterator
 from json import JSONDecodeError
 from typing import Any
 
@@ -86,8 +87,34 @@ async def _wait_for_stop() -> None:
     await stop.wait()
 
 
+@contextlib.asynccontextmanager
+async def _background(app: App, telegram: TelegramChannel, enabled: bool) -> AsyncIterator[None]:
+    """The scheduler and the outbox delivery, alongside the channel, stopped with it."""
+    if not enabled:
+        yield
+        return
+    from bot.channels.telegram import TelegramSender
+    from scheduler.runner import SchedulerService
+
+    done = asyncio.Event()
+    service = SchedulerService(app, [TelegramSender(telegram.bot)])
+    task = asyncio.create_task(service.run(done))
+    try:
+        yield
+    finally:
+        done.set()
+        try:
+            await asyncio.wait_for(task, 15)
+        except Exception:
+            logger.exception("the scheduler did not stop cleanly")
+
+
 async def serve_polling(
-    app: App, telegram: TelegramChannel, stop: asyncio.Event | None = None
+    app: App,
+    telegram: TelegramChannel,
+    stop: asyncio.Event | None = None,
+    *,
+    scheduler: bool = True,
 ) -> None:
     """Long polling until stopped; PTB's updater retries with growing delays on network errors."""
     application = telegram.application
@@ -99,7 +126,8 @@ async def serve_polling(
         await application.start()
         logger.info("telegram polling started")
         try:
-            await (stop.wait() if stop is not None else _wait_for_stop())
+            async with _background(app, telegram, scheduler):
+                await (stop.wait() if stop is not None else _wait_for_stop())
         finally:
             await application.updater.stop()
             await application.stop()
@@ -113,6 +141,7 @@ async def serve_webhook(
     port: int,
     public_url: str | None = None,
     stop: asyncio.Event | None = None,
+    scheduler: bool = True,
 ) -> None:
     """Serve /telegram/webhook and /healthz with uvicorn until stopped."""
     application = telegram.application
@@ -138,7 +167,8 @@ async def serve_webhook(
             watcher = asyncio.create_task(_stopper())
         logger.info("webhook server on %s:%s", host, port)
         try:
-            await server.serve()
+            async with _background(app, telegram, scheduler):
+                await server.serve()
         finally:
             if stop is not None:
                 watcher.cancel()

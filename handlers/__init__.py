@@ -6,7 +6,18 @@ from bot.flow import Router
 
 
 def routers() -> list[Router]:
-    from handlers import admin, help, pledge, profile, quiz, review, start, study
+    from handlers import (
+        admin,
+        broadcast,
+        groups,
+        help,
+        pledge,
+        profile,
+        quiz,
+        review,
+        start,
+        study,
+    )
 
     return [
         start.router,
@@ -14,6 +25,8 @@ def routers() -> list[Router]:
         quiz.router,
         pledge.router,
         review.router,
+        broadcast.router,
+        groups.router,
         profile.router,
         help.router,
         admin.router,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import Context, Router
+from bot.messages import Option
 from bot.models import Member, Unit
 from bot.services import campaigns, pledges, quizzes, study, units
 from bot.services.members import group_key, initials
@@ -11,6 +12,8 @@ from bot.timefmt import fmt_date, fmt_datetime, fmt_duration
 from handlers.pledge import status_text as pledge_status
 
 router = Router("profile")
+
+PREFS = "prefs"
 
 
 def card(ctx: Context, member: Member) -> str:
@@ -90,4 +93,39 @@ def show(ctx: Context) -> None:
         else:
             lines.append(pledge_status(ctx, pledge))
     ctx.say_html("\n".join(lines))
-    ctx.say("profile.edit_hint")
+    _ask_prefs(ctx, member)
+
+
+def _ask_prefs(ctx: Context, member: Member) -> None:
+    """What the member receives, with a button to switch each."""
+    posts = "profile.off" if member.mute_anniversaries else "profile.on"
+    news = "profile.off" if member.mute_announcements else "profile.on"
+    text = ctx.t("profile.prefs", posts=ctx.t(posts), news=ctx.t(news))
+    options = [
+        Option(
+            ctx.t("profile.posts_on" if member.mute_anniversaries else "profile.posts_off"), "posts"
+        ),
+        Option(
+            ctx.t("profile.news_on" if member.mute_announcements else "profile.news_off"), "news"
+        ),
+    ]
+    ctx.begin(router.name, PREFS)
+    ctx.ask(text, options)
+
+
+@router.step(PREFS)
+def on_prefs(ctx: Context) -> None:
+    member = ctx.actor.member
+    assert member is not None
+    if ctx.choice == "posts":
+        member.mute_anniversaries = not member.mute_anniversaries
+    elif ctx.choice == "news":
+        member.mute_announcements = not member.mute_announcements
+    else:
+        ctx.finish()
+        ctx.say("engine.unknown_input")
+        return
+    member.updated_at = ctx.now
+    ctx.session.add(member)
+    ctx.say("profile.prefs_saved")
+    _ask_prefs(ctx, member)

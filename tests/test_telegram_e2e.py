@@ -63,7 +63,7 @@ async def polling(db_url: str, api: FakeTelegramAPI) -> AsyncIterator[Running]:
     built = _app(db_url, api)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        serve_polling(built, TelegramChannel(built.engine, built.settings), stop)
+        serve_polling(built, TelegramChannel(built.engine, built.settings), stop, scheduler=False)
     )
     await api.await_for_call("setMyCommands")  # updates sent from now on are queued for polling
     yield Running(api, built)
@@ -85,6 +85,7 @@ async def webhook(db_url: str, api: FakeTelegramAPI) -> AsyncIterator[Running]:
             port=port,
             public_url="https://bot.example.org",
             stop=stop,
+            scheduler=False,
         )
     )
     async with httpx.AsyncClient() as client:

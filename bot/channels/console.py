@@ -10,6 +10,7 @@ from typing import TextIO
 
 from bot.engine import Engine
 from bot.messages import Choices, Document, Incoming, Photo, Response, Text, to_plain
+from bot.services.outbox import SendResult
 
 PLATFORM = "console"
 USER_ID = "local"
@@ -68,6 +69,18 @@ class ConsoleChannel:
         path.write_bytes(data)
         return path
 
+    def deliver(self, chat_id: str, text: str, photo: bytes | None = None) -> None:
+        """A message from the outbox (announcement, post, reminder): shown here, since every
+        terminal user shares this screen's database."""
+        head = (
+            ""
+            if chat_id == self.user_id
+            else to_plain(self.engine.texts("console.to_other")) + "\n"
+        )
+        self._print(head + to_plain(text))
+        if photo:
+            self._print(f"[Ảnh đã lưu: {self._save('anh.png', photo)}]")
+
     def handle_line(self, line: str) -> Response:
         incoming = Incoming(
             platform=PLATFORM,
@@ -80,7 +93,13 @@ class ConsoleChannel:
         self.render(response)
         return response
 
-    def loop(self, read: Callable[[str], str] = input, banner: str = "", bye: str = "") -> None:
+    def loop(
+        self,
+        read: Callable[[str], str] = input,
+        banner: str = "",
+        bye: str = "",
+        after: Callable[[], None] | None = None,
+    ) -> None:
         if banner:
             self.out.write(banner + "\n")
         while True:
@@ -92,5 +111,20 @@ class ConsoleChannel:
                 break
             if line.strip():
                 self.handle_line(line)
+                if after is not None:  # e.g. deliver what the scheduler has due
+                    after()
         if bye:
             self.out.write("\n" + bye + "\n")
+
+
+class ConsoleSender:
+    """The delivery worker's sender for the terminal: prints instead of calling a platform."""
+
+    platform = PLATFORM
+
+    def __init__(self, channel: ConsoleChannel):
+        self.channel = channel
+
+    async def send(self, chat_id: str, text: str, photo: bytes | None = None) -> SendResult:
+        self.channel.deliver(chat_id, text, photo)
+        return SendResult("sent")

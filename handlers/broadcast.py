@@ -1,0 +1,361 @@
+"""/thongbao: an officer composes an announcement, picks the units, sees it exactly as members
+will, then sends it now or at a time; lists and cancels scheduled ones. /lich: what is coming."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from bot.flow import Context, Router
+from bot.messages import Option, to_plain
+from bot.models import Broadcast, BroadcastKind, BroadcastStatus, RoleName, Unit
+from bot.services import audience, audit, outbox, pledges, units
+from bot.textutil import nfc
+from bot.timefmt import fmt_datetime
+from handlers.review import scopes
+
+router = Router("broadcast")
+
+MENU = "menu"
+COMPOSE = "compose"
+TARGET = "target"
+PREVIEW = "preview"
+WHEN = "when"
+LIST = "list"
+
+MAX_CHARS = 3000
+MAX_AHEAD = timedelta(days=366)
+
+
+def _roots(ctx: Context) -> list[Unit]:
+    return units.children(ctx.session, None) if ctx.actor.is_admin else ctx.actor.officer_units
+
+
+def _mine(ctx: Context) -> list[Broadcast]:
+    """Announcements this person created, newest first."""
+    return list(
+        ctx.session.exec(
+            select(Broadcast)
+            .where(
+                Broadcast.kind == BroadcastKind.ANNOUNCEMENT,
+                Broadcast.created_by == ctx.actor.ref,
+            )
+            .order_by(col(Broadcast.id).desc())
+            .limit(20)
+        ).all()
+    )
+
+
+@router.command("thongbao", role=RoleName.OFFICER)
+def begin(ctx: Context) -> None:
+    mine = _mine(ctx)
+    waiting = [b for b in mine if b.status == BroadcastStatus.SCHEDULED]
+    options = [Option(ctx.t("broadcast.new"), "new")]
+    if waiting:
+        options.append(Option(ctx.t("broadcast.scheduled", count=len(waiting)), "scheduled"))
+    if any(b.status != BroadcastStatus.SCHEDULED for b in mine):
+        options.append(Option(ctx.t("broadcast.recent"), "recent"))
+    if len(options) == 1:
+        _ask_text(ctx)
+        return
+    ctx.begin(router.name, MENU)
+    ctx.ask(ctx.t("broadcast.menu"), options)
+
+
+@router.step(MENU)
+def on_menu(ctx: Context) -> None:
+    if ctx.choice == "new":
+        _ask_text(ctx)
+    elif ctx.choice == "scheduled":
+        _list(ctx, scheduled=True)
+    elif ctx.choice == "recent":
+        _list(ctx, scheduled=False)
+    else:
+        ctx.say("admin.need_choice")
+
+
+def _ask_text(ctx: Context) -> None:
+    ctx.begin(router.name, COMPOSE)
+    ctx.say("broadcast.ask_text", limit=MAX_CHARS)
+
+
+def clean_text(raw: str) -> str:
+    """Announcement text: NFC, control characters dropped, line breaks kept, no runs of blanks."""
+    kept = "".join(c for c in nfc(raw) if c == "\n" or c.isprintable() or c == "\u200d")
+    lines = [" ".join(line.split()) for line in kept.split("\n")]
+    text = "\n".join(lines).strip()
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
+
+
+@router.step(COMPOSE)
+def on_text(ctx: Context) -> None:
+    text = clean_text(ctx.incoming.text or "")
+    if ctx.choice is not None or len(text) < 10:
+        ctx.say("broadcast.text_short")
+        return
+    if len(text) > MAX_CHARS:
+        ctx.say("broadcast.text_long", length=len(text), limit=MAX_CHARS)
+        return
+    ctx.data["text"] = text
+    _ask_target(ctx)
+
+
+def _ask_target(ctx: Context) -> None:
+    options: list[Option] = []
+    for unit in _roots(ctx):
+        options.append(Option(ctx.t("broadcast.target_tree", unit=unit.name[:50]), f"t:{unit.id}"))
+        for child in units.children(ctx.session, unit.id)[:8]:
+            options.append(
+                Option(ctx.t("broadcast.target_one", unit=child.name[:50]), f"t:{child.id}")
+            )
+    ctx.goto(TARGET)
+    ctx.ask(ctx.t("broadcast.ask_target"), options[:30])
+
+
+@router.step(TARGET)
+def on_target(ctx: Context) -> None:
+    unit_id = (ctx.choice or "").removeprefix("t:")
+    unit = ctx.session.get(Unit, int(unit_id)) if unit_id.isdigit() else None
+    if unit is None or not ctx.actor.can_manage(unit):
+        ctx.say("admin.need_choice")
+        return
+    ctx.data["unit"] = unit.id
+    _preview(ctx)
+
+
+def framed(ctx: Context, unit: Unit, text: str) -> str:
+    """The announcement exactly as members receive it."""
+    return ctx.t("broadcast.frame", unit=unit.name, text=text)
+
+
+def _platforms(ctx: Context) -> set[str]:
+    return {"telegram", "zalo", "console", "memory"}
+
+
+def _preview(ctx: Context) -> None:
+    unit = ctx.session.get(Unit, int(ctx.data["unit"]))
+    assert unit is not None
+    probe = Broadcast(kind=BroadcastKind.ANNOUNCEMENT, unit_id=unit.id, text="", created_by="")
+    count = sum(1 for _ in audience.recipients(ctx.session, probe, platforms=_platforms(ctx)))
+    ctx.say("broadcast.preview_head", unit=units.full_name(ctx.session, unit), count=count)
+    ctx.say_html(framed(ctx, unit, ctx.data["text"]))
+    ctx.goto(PREVIEW)
+    ctx.ask(
+        ctx.t("broadcast.preview_ask"),
+        [
+            Option(ctx.t("broadcast.send_now"), "now"),
+            Option(ctx.t("broadcast.send_later"), "later"),
+            Option(ctx.t("broadcast.edit"), "edit"),
+            Option(ctx.t("broadcast.cancel"), "cancel"),
+        ],
+        columns=2,
+    )
+
+
+@router.step(PREVIEW)
+def on_preview(ctx: Context) -> None:
+    if ctx.choice == "now":
+        _create(ctx, ctx.now)
+    elif ctx.choice == "later":
+        ctx.goto(WHEN)
+        ctx.say("broadcast.ask_when")
+    elif ctx.choice == "edit":
+        ctx.goto(COMPOSE)
+        ctx.say("broadcast.ask_text", limit=MAX_CHARS)
+    elif ctx.choice == "cancel":
+        ctx.finish()
+        ctx.say("broadcast.dropped")
+    else:
+        ctx.say("admin.need_choice")
+
+
+def parse_when(text: str, now: datetime, tz: object) -> datetime | str:
+    """'dd/mm/yyyy HH:MM' local -> an aware datetime, or the text key explaining the mistake."""
+    raw = " ".join(text.replace("h", ":").split())
+    for fmt in ("%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M", "%H:%M %d/%m/%Y"):
+        try:
+            naive = datetime.strptime(raw, fmt)
+            break
+        except ValueError:
+            continue
+    else:
+        return "broadcast.when_format"
+    when = naive.replace(tzinfo=tz)  # type: ignore[arg-type]
+    if when <= now + timedelta(minutes=1):
+        return "broadcast.when_past"
+    if when > now + MAX_AHEAD:
+        return "broadcast.when_far"
+    return when
+
+
+@router.step(WHEN)
+def on_when(ctx: Context) -> None:
+    parsed = parse_when(ctx.text, ctx.now, ctx.settings.tz)
+    if isinstance(parsed, str):
+        ctx.say(parsed, now=fmt_datetime(ctx.now, ctx.settings.tz))
+        return
+    _create(ctx, parsed)
+
+
+def _create(ctx: Context, when: datetime) -> None:
+    unit = ctx.session.get(Unit, int(ctx.data["unit"]))
+    if unit is None or not ctx.actor.can_manage(unit):
+        ctx.finish()
+        ctx.say("engine.forbidden")
+        return
+    broadcast = Broadcast(
+        kind=BroadcastKind.ANNOUNCEMENT,
+        status=BroadcastStatus.SCHEDULED,
+        unit_id=unit.id,
+        text=framed(ctx, unit, ctx.data["text"]),
+        created_by=ctx.actor.ref,
+        report_platform=ctx.incoming.platform,
+        report_chat_id=ctx.incoming.chat_id,
+        scheduled_at=when,
+    )
+    ctx.session.add(broadcast)
+    ctx.session.flush()
+    audit.record(
+        ctx.session, actor=ctx.actor.ref, action="broadcast", broadcast=broadcast.id, unit=unit.id
+    )
+    ctx.finish()
+    if when <= ctx.now:
+        ctx.say("broadcast.queued", unit=unit.name)
+    else:
+        ctx.say("broadcast.scheduled_ok", at=fmt_datetime(when, ctx.settings.tz), unit=unit.name)
+
+
+def _list(ctx: Context, *, scheduled: bool) -> None:
+    mine = [b for b in _mine(ctx) if (b.status == BroadcastStatus.SCHEDULED) is scheduled][:10]
+    lines = [ctx.t("broadcast.list_scheduled" if scheduled else "broadcast.list_recent")]
+    options: list[Option] = []
+    tz = ctx.settings.tz
+    for b in mine:
+        unit = ctx.session.get(Unit, b.unit_id) if b.unit_id else None
+        preview = _plain_start(b.text)
+        if scheduled:
+            lines.append(
+                ctx.t(
+                    "broadcast.line_scheduled",
+                    id=b.id,
+                    at=fmt_datetime(b.scheduled_at, tz),
+                    unit=unit.name if unit else "—",
+                    preview=preview,
+                )
+            )
+            options.append(Option(ctx.t("broadcast.cancel_one", id=b.id), f"c:{b.id}"))
+        else:
+            c = outbox.counts(ctx.session, b.id)  # type: ignore[arg-type]
+            remaining = c["pending"] + c["claimed"] + c["sending"]
+            lines.append(
+                ctx.t(
+                    "broadcast.line_recent",
+                    id=b.id,
+                    at=fmt_datetime(b.started_at or b.scheduled_at, tz),
+                    unit=unit.name if unit else "—",
+                    preview=preview,
+                    status=ctx.t(f"broadcast.status.{b.status}"),
+                    sent=c["sent"],
+                    remaining=remaining,
+                    blocked=c["blocked"],
+                    failed=c["failed"] + c["unknown"],
+                )
+            )
+            if b.status == BroadcastStatus.SENDING:
+                options.append(Option(ctx.t("broadcast.stop_one", id=b.id), f"c:{b.id}"))
+    if not options:
+        ctx.finish()
+        ctx.say_html("\n".join(lines))
+        return
+    ctx.begin(router.name, LIST)
+    ctx.ask("\n".join(lines), options)
+
+
+def _plain_start(html: str) -> str:
+    plain = " ".join(to_plain(html).split())
+    return plain[:60] + ("…" if len(plain) > 60 else "")
+
+
+@router.step(LIST)
+def on_list(ctx: Context) -> None:
+    bid = (ctx.choice or "").removeprefix("c:")
+    broadcast = ctx.session.get(Broadcast, int(bid)) if bid.isdigit() else None
+    if broadcast is None or broadcast.created_by != ctx.actor.ref:
+        ctx.say("admin.need_choice")
+        return
+    if broadcast.status not in (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING):
+        ctx.finish()
+        ctx.say("broadcast.too_late_to_cancel", id=broadcast.id)
+        return
+    stopped = outbox.cancel(ctx.session, broadcast.id) if broadcast.id else 0
+    broadcast.status = BroadcastStatus.CANCELLED
+    broadcast.finished_at = ctx.now
+    ctx.session.add(broadcast)
+    audit.record(
+        ctx.session, actor=ctx.actor.ref, action="broadcast_cancel", broadcast=broadcast.id
+    )
+    ctx.finish()
+    ctx.say("broadcast.stopped" if stopped else "broadcast.cancelled", id=broadcast.id, n=stopped)
+
+
+# --- /lich ------------------------------------------------------------------------------------
+
+
+@router.command("lich", role=RoleName.OFFICER)
+def calendar(ctx: Context) -> None:
+    """The coming anniversary posts, deadline reminders and scheduled announcements."""
+    tz = ctx.settings.tz
+    lines = [ctx.t("calendar.head")]
+    for event, when in ctx.content.calendar.upcoming(ctx.now, tz, limit=4):
+        lines.append(
+            ctx.t(
+                "calendar.post",
+                at=fmt_datetime(when, tz),
+                name=event.name,
+                count=event.count(when.astimezone(tz).year),
+            )
+        )
+    for scope in scopes(ctx):
+        rule = scope.rule
+        last = pledges.last_day(rule)
+        for days in rule.reminders.days_before:
+            when = datetime.combine(last - timedelta(days=days), rule.reminders.at, tz)
+            if when > ctx.now:
+                lines.append(
+                    ctx.t(
+                        "calendar.reminder",
+                        at=fmt_datetime(when, tz),
+                        days=days,
+                        unit=scope.unit.name,
+                    )
+                )
+    paths = [u.path for u in _roots(ctx)]
+    waiting = ctx.session.exec(
+        select(Broadcast)
+        .join(Unit, col(Unit.id) == Broadcast.unit_id)
+        .where(
+            Broadcast.kind == BroadcastKind.ANNOUNCEMENT,
+            Broadcast.status == BroadcastStatus.SCHEDULED,
+            col(Broadcast.scheduled_at) > ctx.now,
+        )
+        .order_by(col(Broadcast.scheduled_at))
+        .limit(50)
+    ).all()
+    for b in waiting:
+        unit = ctx.session.get(Unit, b.unit_id) if b.unit_id else None
+        if unit is None or not any(unit.path.startswith(p) for p in paths):
+            continue
+        lines.append(
+            ctx.t(
+                "calendar.announcement",
+                at=fmt_datetime(b.scheduled_at, tz),
+                unit=unit.name,
+                preview=_plain_start(b.text),
+            )
+        )
+    if len(lines) == 1:
+        lines.append(ctx.t("calendar.nothing"))
+    ctx.say_html("\n".join(lines))

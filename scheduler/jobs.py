@@ -1,0 +1,270 @@
+"""What is due at a given moment: anniversary posts, pledge deadline reminders, officers' report
+reminders and scheduled announcements. Each becomes a Broadcast whose unique key makes it happen
+once; `tick(now)` is safe to run any number of times, at any time, after any restart."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.calendar import Event
+from bot.catalog import Campaign, ReportDeadline
+from bot.config import Settings
+from bot.content import Content
+from bot.models import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    ProcessedUpdate,
+    RoleGrant,
+    RoleName,
+    Unit,
+)
+from bot.services import audience, outbox, pledges, units
+from bot.timefmt import fmt_date
+
+logger = logging.getLogger(__name__)
+
+PROCESSED_UPDATES_KEPT = timedelta(days=7)  # webhooks are retried for hours, not days
+SCHEDULER = "scheduler"
+REPORT_AT = time(8, 0)  # officers' report reminders, local time
+
+
+@dataclass
+class TickReport:
+    created: list[str] = field(default_factory=list)  # keys of broadcasts created
+    skipped: list[str] = field(default_factory=list)  # keys found past their grace window
+    started: list[int] = field(default_factory=list)  # broadcasts whose recipients were listed
+
+
+class Planner:
+    def __init__(self, db: DbEngine, content: Content, settings: Settings, platforms: set[str]):
+        self.db = db
+        self.content = content
+        self.settings = settings
+        self.platforms = platforms
+        self._known: set[str | None] = set()  # keys of broadcasts already created
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
+
+    @property
+    def grace(self) -> timedelta:
+        return self.content.calendar.grace
+
+    def tick(self, now: datetime) -> TickReport:
+        """Create what became due, list the recipients of what is due, prune old records."""
+        report = TickReport()
+        with Session(self.db, expire_on_commit=False) as session:
+            since = now - timedelta(days=400)  # every key a tick can create is younger than this
+            self._known = set(
+                session.exec(
+                    select(Broadcast.key).where(
+                        Broadcast.created_by == SCHEDULER, col(Broadcast.scheduled_at) >= since
+                    )
+                ).all()
+            )
+            for root in units.children(session, None):
+                campaign = self.content.catalog.campaign_for(
+                    root.code, now.astimezone(self.tz).year
+                )
+                self._anniversaries(session, root, campaign, now, report)
+                if campaign is not None:
+                    self._reminders(session, root, campaign, now, report)
+                    self._report_reminders(session, root, campaign, now, report)
+            self._start_due(session, now, report)
+            session.execute(
+                delete(ProcessedUpdate).where(
+                    col(ProcessedUpdate.processed_at) < now - PROCESSED_UPDATES_KEPT
+                )
+            )
+            session.commit()
+        return report
+
+    # -- creating -----------------------------------------------------------------------------
+
+    def _once(
+        self,
+        session: Session,
+        report: TickReport,
+        *,
+        key: str,
+        due: datetime,
+        now: datetime,
+        make: Callable[[], Broadcast],
+    ) -> None:
+        """Create the broadcast of `key` unless it exists; past the grace window it is recorded
+        as skipped (and logged), so it is never sent late and never twice."""
+        if due > now or key in self._known:
+            return
+        if session.exec(select(Broadcast.id).where(Broadcast.key == key)).first() is not None:
+            return
+        self._known.add(key)
+        broadcast = make()
+        broadcast.key = key
+        broadcast.scheduled_at = due
+        broadcast.created_by = SCHEDULER
+        if now - due > self.grace:
+            broadcast.status = BroadcastStatus.SKIPPED
+            broadcast.note = f"found {int((now - due).total_seconds() // 60)} min late"
+            logger.warning("skipped past its grace window: %s", key)
+            report.skipped.append(key)
+        else:
+            report.created.append(key)
+        try:
+            with session.begin_nested():
+                session.add(broadcast)
+        except IntegrityError:  # another scheduler created it a moment ago
+            logger.info("already created: %s", key)
+
+    def _anniversaries(
+        self,
+        session: Session,
+        root: Unit,
+        campaign: Campaign | None,
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        calendar = self.content.calendar
+        topics = self.content.catalog.topics
+        topic = topics.get(campaign.topic) if campaign is not None else None
+        year = now.astimezone(self.tz).year
+        for event in calendar.events:
+            due = event.occurrence(year, self.tz)
+            if due > now:
+                continue
+
+            def post(event: Event = event) -> Broadcast:
+                text, photo = calendar.render(
+                    event,
+                    year,
+                    topic=topic.short_title if topic else "",
+                    topic_title=topic.title if topic else "",
+                    tz=self.tz,
+                )
+                return Broadcast(
+                    kind=BroadcastKind.ANNIVERSARY,
+                    unit_id=root.id,
+                    text=text,
+                    photo=photo,
+                    created_by=SCHEDULER,
+                )
+
+            key = f"anniversary:{event.id}:{year}:{root.code}"
+            self._once(session, report, key=key, due=due, now=now, make=post)
+
+    def _reminders(
+        self, session: Session, root: Unit, campaign: Campaign, now: datetime, report: TickReport
+    ) -> None:
+        rule = campaign.pledge
+        if rule is None or now >= pledges.deadline_at(rule, self.tz):
+            return
+        last = pledges.last_day(rule)
+        texts = self.content.texts
+        for days in rule.reminders.days_before:
+            due = datetime.combine(last - timedelta(days=days), rule.reminders.at, self.tz)
+            key_text = "reminders.pledge_today" if days == 0 else "reminders.pledge"
+            self._once(
+                session,
+                report,
+                key=f"reminder:{campaign.id}:{days}:{root.code}",
+                due=due,
+                now=now,
+                make=partial(
+                    Broadcast,
+                    kind=BroadcastKind.REMINDER,
+                    unit_id=root.id,
+                    campaign_id=campaign.id,
+                    text=texts(key_text, year=campaign.year, days=days, last=fmt_date(last)),
+                    created_by=SCHEDULER,
+                ),
+            )
+
+    def _report_reminders(
+        self, session: Session, root: Unit, campaign: Campaign, now: datetime, report: TickReport
+    ) -> None:
+        """Each officer scope in this tree gets its own figures."""
+        scopes = session.exec(
+            select(Unit)
+            .join(RoleGrant, col(RoleGrant.unit_id) == Unit.id)
+            .where(RoleGrant.role == RoleName.OFFICER, col(Unit.path).startswith(root.path))
+            .distinct()
+        ).all()
+        for deadline in campaign.reports:
+            for days in deadline.remind_days_before:
+                due = datetime.combine(deadline.due - timedelta(days=days), REPORT_AT, self.tz)
+                if due > now:
+                    continue
+                for unit in scopes:
+                    remind = partial(
+                        self._report_broadcast, session, campaign, unit, deadline, days
+                    )
+                    key = f"report:{campaign.id}:{deadline.due}:{days}:{unit.code}"
+                    self._once(session, report, key=key, due=due, now=now, make=remind)
+
+    def _report_broadcast(
+        self,
+        session: Session,
+        campaign: Campaign,
+        unit: Unit,
+        deadline: ReportDeadline,
+        days: int,
+    ) -> Broadcast:
+        return Broadcast(
+            kind=BroadcastKind.OFFICER_REMINDER,
+            unit_id=unit.id,
+            campaign_id=campaign.id,
+            text=self.content.texts(
+                "reminders.report",
+                report=deadline.name,
+                due=fmt_date(deadline.due),
+                days=days,
+                unit=unit.name,
+                **self._figures(session, campaign, unit),
+            ),
+            created_by=SCHEDULER,
+        )
+
+    def _figures(self, session: Session, campaign: Campaign, unit: Unit) -> dict[str, int]:
+        counts = pledges.counts_by_unit(session, campaign_id=campaign.id, paths=[unit.path])
+        total = sum(c.members for c in counts)
+        missing = sum(c.not_submitted for c in counts)
+        return {"total": total, "submitted": total - missing, "missing": missing}
+
+    # -- starting -----------------------------------------------------------------------------
+
+    def _start_due(self, session: Session, now: datetime, report: TickReport) -> None:
+        """List the recipients of every broadcast whose time has come; one transaction each."""
+        due = session.exec(
+            select(Broadcast)
+            .where(
+                Broadcast.status == BroadcastStatus.SCHEDULED,
+                col(Broadcast.scheduled_at) <= now,
+            )
+            .order_by(col(Broadcast.scheduled_at), col(Broadcast.id))
+        ).all()
+        for broadcast in due:
+            assert broadcast.id is not None
+            added = outbox.enqueue(
+                session,
+                broadcast.id,
+                audience.recipients(session, broadcast, platforms=self.platforms),
+            )
+            broadcast.status = BroadcastStatus.SENDING if added else BroadcastStatus.DONE
+            broadcast.started_at = now
+            if not added:
+                broadcast.finished_at = now
+            session.add(broadcast)
+            session.commit()
+            report.started.append(broadcast.id)
+            logger.info("broadcast=%s started recipients=%s", broadcast.id, added)
