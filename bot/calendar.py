@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field
 
-from bot.catalog import Int, Name, Slug, _explain, _Model, _strings, _text, _where
-from bot.textutil import escape, nfc
-from bot.yamlfile import ContentError, Loc, Problem, YamlDoc, load_yaml
+from bot.catalog import ContentReader, Int, Name, Slug, _Model, _text, _where
+from bot.textutil import escape
+from bot.yamlfile import Loc, Problem, YamlDoc
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -255,42 +255,10 @@ def _longest(text: str) -> int:
 
 
 @dataclass
-class _Loader:
+class _Loader(ContentReader):
     content_dir: Path
     problems: list[Problem] = field(default_factory=list)
     sources: dict[Path, list[str]] = field(default_factory=dict)
-
-    def add(self, doc: YamlDoc, loc: Loc, message: str) -> None:
-        self.problems.append(doc.problem(loc, message))
-
-    def validate(self, doc: YamlDoc, model: type[M], data: Any, prefix: Loc) -> M | None:
-        """Pydantic, with Vietnamese messages at the offending node's line."""
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = (*prefix, *err["loc"])
-                self.add(doc, loc, f"{_where(loc)}: {_explain(err)}" if loc else _explain(err))
-            return None
-
-    def read(self, path: Path) -> YamlDoc | None:
-        """A YAML file, or None after recording why it cannot be read; non-NFC text reported."""
-        try:
-            doc = load_yaml(path)
-        except ContentError as exc:
-            self.problems.extend(exc.problems)
-            return None
-        except UnicodeDecodeError:
-            self.problems.append(Problem(path, 1, "tệp không phải văn bản UTF-8"))
-            return None
-        except ValueError as exc:  # PyYAML builds dates and times itself, and can fail there
-            self.problems.append(Problem(path, 1, f"YAML không hợp lệ: {exc}"))
-            return None
-        for loc, text in _strings(doc.data, ()):
-            if nfc(text) != text:
-                where = _where(loc) or "nội dung"
-                self.add(doc, loc, f"{where}: văn bản chưa chuẩn hóa Unicode NFC")
-        return doc
 
     def line_at(self, doc: YamlDoc, loc: Loc, text: str, index: int) -> int:
         """The source line of text[index], text being the value at loc (block scalars included)."""

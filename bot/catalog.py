@@ -454,8 +454,51 @@ def _squash(text: str) -> str:
     return " ".join(nfc(text).split())
 
 
+class ContentReader:
+    """Reading YAML content with every defect recorded as a Problem at its file and line; the
+    loaders of the catalog and of the calendar share it. Needs a `problems` list."""
+
+    problems: list[Problem]
+
+    def add(self, doc: YamlDoc, loc: Loc, message: str) -> None:
+        self.problems.append(doc.problem(loc, message))
+
+    def validate(self, doc: YamlDoc, model: type[M], data: Any, prefix: Loc) -> M | None:
+        """Pydantic, but with Vietnamese messages located at the offending node's line."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = (*prefix, *err["loc"])
+                self.add(doc, loc, f"{_where(loc)}: {_explain(err)}" if loc else _explain(err))
+            return None
+
+    def read(self, path: Path) -> YamlDoc | None:
+        """A YAML file, or None after recording why it cannot be read."""
+        try:
+            doc = load_yaml(path)
+        except ContentError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        except UnicodeDecodeError:
+            self.problems.append(Problem(path, 1, "tệp không phải văn bản UTF-8"))
+            return None
+        except ValueError as exc:  # PyYAML builds unquoted dates itself: 2026-02-30 fails there
+            line, value = _bad_date(path)
+            message = f"YAML không hợp lệ: {exc}"
+            if value is not None:
+                message = f"ngày không hợp lệ “{value}”: không có ngày này trong lịch"
+            self.problems.append(Problem(path, line, message))
+            return None
+        for loc, text in _strings(doc.data, ()):
+            if nfc(text) != text:
+                where = _where(loc) or "nội dung"
+                self.add(doc, loc, f"{where}: văn bản chưa chuẩn hóa Unicode NFC")
+        return doc
+
+
 @dataclass
-class _Loader:
+class _Loader(ContentReader):
     content_dir: Path
     seeds: _Seeds
     catalog: Catalog = field(default_factory=Catalog)
@@ -647,44 +690,6 @@ class _Loader:
         for loc, message in defects:
             self.add(doc, ("rating", *loc), f"{_where(('rating', *loc))}: {message}")
         return not defects
-
-    # plumbing
-
-    def add(self, doc: YamlDoc, loc: Loc, message: str) -> None:
-        self.problems.append(doc.problem(loc, message))
-
-    def validate(self, doc: YamlDoc, model: type[M], data: Any, prefix: Loc) -> M | None:
-        """Pydantic, but with Vietnamese messages located at the offending node's line."""
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = (*prefix, *err["loc"])
-                self.add(doc, loc, f"{_where(loc)}: {_explain(err)}" if loc else _explain(err))
-            return None
-
-    def read(self, path: Path) -> YamlDoc | None:
-        """A YAML file, or None after recording why it cannot be read."""
-        try:
-            doc = load_yaml(path)
-        except ContentError as exc:
-            self.problems.extend(exc.problems)
-            return None
-        except UnicodeDecodeError:
-            self.problems.append(Problem(path, 1, "tệp không phải văn bản UTF-8"))
-            return None
-        except ValueError as exc:  # PyYAML builds unquoted dates itself: 2026-02-30 fails there
-            line, value = _bad_date(path)
-            message = f"YAML không hợp lệ: {exc}"
-            if value is not None:
-                message = f"ngày không hợp lệ “{value}”: không có ngày này trong lịch"
-            self.problems.append(Problem(path, line, message))
-            return None
-        for loc, text in _strings(doc.data, ()):
-            if nfc(text) != text:
-                where = _where(loc) or "nội dung"
-                self.add(doc, loc, f"{where}: văn bản chưa chuẩn hóa Unicode NFC")
-        return doc
 
 
 _DATE = re.compile(r"(?<![\w.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.:-])")
