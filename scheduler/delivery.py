@@ -13,12 +13,15 @@ rate shared out, since each keeps its own pace):
 * a 429 pauses every send for retry_after seconds; the row goes back to the queue, its attempt
   not counted;
 * other errors are retried after 2, 4, 8, 16 s, up to `max_attempts`, then FAILED.
-Logs carry ids and counts only, never texts, names or chat ids.
+Database work runs in a thread (asyncio.to_thread, as the engine's does), one short transaction at
+a time, so a lock wait never stalls the event loop the bot shares. Logs carry ids and counts only,
+never texts, names or chat ids.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import os
@@ -141,10 +144,13 @@ class DeliveryWorker:
         )
         while not stop.is_set():
             try:
-                self._recover_if_due()
+                await self._recover_if_due()
                 processed = await self._cycle(stop)
             except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
                 logger.warning("delivery: database unavailable (%s), retrying", type(exc).__name__)
+                processed = 0
+            except Exception as exc:  # keep delivering; the message may hold SQL parameters
+                logger.error("delivery: round failed (%s), retrying", type(exc).__name__)
                 processed = 0
             if processed == 0 and not stop.is_set():
                 await self._wait(IDLE_SECONDS, stop)
@@ -165,8 +171,14 @@ class DeliveryWorker:
     async def _cycle(self, stop: asyncio.Event | None) -> int:
         if await self._wait_pause(stop):
             return 0
+        rows, self._floor = await asyncio.to_thread(self._claim)
+        processed = await self._deliver(rows, stop) if rows else 0
+        await self._finish()
+        return processed
+
+    def _claim(self) -> outbox.Claim:
         with Session(self.db) as s:
-            rows, self._floor = outbox.claim(
+            return outbox.claim(
                 s,
                 platform=self.platform,
                 worker_id=self.worker_id,
@@ -174,24 +186,30 @@ class DeliveryWorker:
                 limit=self.batch_size,
                 after=self._floor,
             )
-        processed = await self._deliver(rows, stop) if rows else 0
-        await self._finish()
-        return processed
 
     async def _deliver(self, rows: Sequence[ClaimedRow], stop: asyncio.Event | None) -> int:
+        """Send a claimed batch: calls paced and `concurrency` at most in flight, each row marked
+        SENDING (committed) before its call and its outcome written after. Above 100/s, where
+        pacing never waits, rows are started and outcomes written in groups (fewer commits)."""
         queue = deque(rows)
         inflight: set[asyncio.Task[Outcome]] = set()
+        unrecorded: list[Outcome] = []
+        group = max(1, self.concurrency // 2) if self.rate > 100 else 1
         processed = 0
         try:
             while queue or inflight:
                 finished = {t for t in inflight if t.done()}
+                inflight -= finished
+                unrecorded += [t.result() for t in finished]
+                if unrecorded and (len(unrecorded) >= group or not queue):
+                    written, unrecorded = unrecorded, []
+                    processed += await asyncio.to_thread(self._record, written)
                 if finished:
-                    inflight -= finished
-                    processed += self._record([t.result() for t in finished])
                     continue
                 if stop is not None and stop.is_set():
                     break
-                if not queue or len(inflight) >= self.concurrency:
+                free = self.concurrency - len(inflight)
+                if not queue or free < (group if inflight else 1):
                     await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 if self._now() < self._paused_until:
@@ -200,15 +218,13 @@ class DeliveryWorker:
                     elif await self._wait_pause(stop):
                         break
                     continue
-                granted, wait = self._pace.take(
-                    self._now(), min(len(queue), self.concurrency - len(inflight))
-                )
+                granted, wait = self._pace.take(self._now(), min(len(queue), free))
                 if not granted:
                     if await self._wait(wait, stop):
                         break
                     continue
                 picked = [queue.popleft() for _ in range(granted)]
-                to_send, handled = self._start(picked)
+                to_send, handled = await asyncio.to_thread(self._start, picked)
                 processed += handled
                 self._pace.give_back(granted - len(to_send))
                 for row, info in to_send:
@@ -216,11 +232,17 @@ class DeliveryWorker:
                 await asyncio.sleep(0)  # the calls start now, at their slot, before any sleep
             if inflight:  # stopping: calls already made are awaited and recorded
                 done, _ = await asyncio.wait(inflight)
-                processed += self._record([t.result() for t in done])
+                unrecorded += [t.result() for t in done]
                 inflight.clear()
+            if unrecorded:
+                written, unrecorded = unrecorded, []
+                processed += await asyncio.to_thread(self._record, written)
         finally:
             for task in inflight:  # cancelled: the rows stay SENDING, recovered as UNKNOWN
                 task.cancel()
+            if unrecorded:  # calls that came back before a failure: keep what is known
+                with contextlib.suppress(Exception):
+                    self._record(unrecorded)
             if queue:
                 with Session(self.db) as s:
                     outbox.release(
@@ -360,8 +382,17 @@ class DeliveryWorker:
 
     async def _finish(self) -> None:
         """Close broadcasts with nothing left to send and send their final reports."""
+        for info, figures in await asyncio.to_thread(self._finish_broadcasts):
+            if info.report_chat_id and info.report_platform == self.platform:
+                try:
+                    await self._report(info, figures)
+                except Exception as exc:  # the broadcast is done; the report is best effort
+                    logger.warning("broadcast=%s: report failed (%s)", info.id, type(exc).__name__)
+
+    def _finish_broadcasts(self) -> list[tuple[BroadcastInfo, dict[str, int]]]:
         with Session(self.db) as s:
             done = outbox.finish(s, platform=self.platform, now=self.clock())
+        finished = []
         for broadcast_id in done:
             with Session(self.db) as s:
                 figures = outbox.counts(s, broadcast_id)
@@ -377,13 +408,9 @@ class DeliveryWorker:
                 figures["unknown"],
                 figures["skipped"],
             )
-            if info and info.report_chat_id and info.report_platform == self.platform:
-                try:
-                    await self._report(info, figures)
-                except Exception as exc:  # the broadcast is done; the report is best effort
-                    logger.warning(
-                        "broadcast=%s: report failed (%s)", broadcast_id, type(exc).__name__
-                    )
+            if info is not None:
+                finished.append((info, figures))
+        return finished
 
     async def _report(self, info: BroadcastInfo, figures: dict[str, int]) -> None:
         """The final report goes straight through the sender (not through the outbox)."""
@@ -425,9 +452,9 @@ class DeliveryWorker:
                 unknown,
             )
 
-    def _recover_if_due(self) -> None:
+    async def _recover_if_due(self) -> None:
         if self._last_recover is None or self.clock() - self._last_recover >= RECOVER_EVERY:
-            self._recover()
+            await asyncio.to_thread(self._recover)
 
     def _secs(self, at: datetime) -> float:
         """Seconds since the worker was made: exact microseconds, unlike epoch floats."""

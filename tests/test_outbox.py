@@ -319,6 +319,48 @@ async def test_crash_mid_batch_then_resume_sends_each_once_and_reports_the_unkno
     assert broadcast(db, bid).status == BroadcastStatus.DONE
 
 
+async def test_at_a_high_rate_a_crash_still_sends_each_once(
+    db, api, bot, time, content, monkeypatch
+) -> None:
+    """Above 100/s rows are started and recorded in groups: a crash leaves more rows SENDING
+    (unknown), never one sent twice."""
+    members = add_members(db, 300)
+    bid = add_broadcast(db)
+    enqueue(db, bid, members)
+    hung = asyncio.Event()
+
+    async def die_in_call_150(chat_id: str, calls: int) -> None:
+        if calls == 150:
+            hung.set()
+            await asyncio.Event().wait()
+
+    fast = TelegramSender(bot)
+    fast.max_rate_per_second = None  # the limit lifted, as in the benchmark's ceiling run
+    first = Recording(fast, time, hook=die_in_call_150)
+    dying = worker(db, first, content, time, rate_per_second=10_000, concurrency=8)
+    task = asyncio.create_task(dying.drain())
+    await asyncio.wait_for(hung.wait(), 10)
+    monkeypatch.setattr(outbox, "release", lambda *a, **k: 0)
+    monkeypatch.setattr(DeliveryWorker, "_record", lambda *a, **k: 0)  # nothing cleaned up
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    monkeypatch.undo()
+    with Session(db) as s:
+        assert outbox.recover(s, now=time() + timedelta(minutes=3))[1] >= 1
+        s.commit()
+    again = TelegramSender(bot)
+    again.max_rate_per_second = None
+    await worker(db, again, content, time, rate_per_second=10_000, concurrency=8).drain()
+
+    got = sends(api)
+    assert max(got[chat] for _, chat in members) == 1  # never twice
+    final = rows(db, bid)
+    assert all(got[chat] == 1 or final[chat].status == "unknown" for _, chat in members)
+    assert {r.status for r in final.values()} == {"sent", "unknown"}
+    assert broadcast(db, bid).status == BroadcastStatus.DONE
+
+
 async def test_recover_requeues_claimed_and_marks_sending_unknown_only_when_stale(db) -> None:
     members = add_members(db, 10)
     bid = add_broadcast(db)
@@ -375,6 +417,7 @@ async def test_403_blocks_the_row_and_the_identity_and_an_inactive_group(
     enqueue(db, bid, members)
     with Session(db) as s:
         unit = s.exec(select(Unit).where(Unit.code == "T-UNIT")).one()
+        assert unit.id is not None
         s.add(GroupLink(platform="telegram", chat_id="-1001", unit_id=unit.id, linked_by="t"))
         s.commit()
         outbox.enqueue(s, bid, [Recipient("telegram", "-1001", None, True)])
