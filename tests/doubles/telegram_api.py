@@ -372,6 +372,7 @@ class FakeTelegramAPI:
             return self
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK waits
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.root = f"http://127.0.0.1:{self.port}"
