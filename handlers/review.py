@@ -4,6 +4,7 @@ who has not submitted. Everything is limited to the officer's subtree (admins: e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import col, select
 
@@ -124,7 +125,7 @@ def _card(ctx: Context, pledge: Pledge, member: Member, kind: str, skipped: list
             Option(ctx.t("review.approve"), "approve"),
             Option(ctx.t("review.return"), "return"),
         ]
-        marker = pledge.revision
+        marker: int | str = pledge.revision
     else:
         rows = pledge.assessment or []
         lines = [
@@ -139,9 +140,8 @@ def _card(ctx: Context, pledge: Pledge, member: Member, kind: str, skipped: list
             Option(ctx.t("review.confirm"), "approve"),
             Option(ctx.t("review.return"), "return"),
         ]
-        marker = (
-            int(pledge.assessment_submitted_at.timestamp()) if pledge.assessment_submitted_at else 0
-        )
+        sent = pledge.assessment_submitted_at
+        marker = sent.isoformat() if sent else ""  # what the decision applies to
     options += [Option(ctx.t("review.skip"), "skip"), Option(ctx.t("review.stop"), "stop")]
     ctx.begin(
         router.name,
@@ -222,31 +222,26 @@ def _decide(
 ) -> None:
     """Apply the decision to exactly what the officer read, tell the member, record it."""
     kind = str(ctx.data.get("kind"))
-    marker = int(ctx.data.get("marker") or 0)
+    marker = ctx.data.get("marker")
     assert pledge.id is not None and member.id is not None
     if kind == "pledge":
         ok = pledges.review(
             ctx.session,
             pledge_id=pledge.id,
-            revision=marker,
+            revision=int(marker or 0),
             approve=approve,
             comment=comment,
             reviewer=ctx.actor.ref,
             now=ctx.now,
         )
     else:
-        submitted = pledge.assessment_submitted_at
-        ok = (
-            submitted is not None
-            and int(submitted.timestamp()) == marker
-            and pledges.review_assessment(
-                ctx.session,
-                pledge_id=pledge.id,
-                submitted_at=submitted,
-                confirm=approve,
-                comment=comment,
-                now=ctx.now,
-            )
+        ok = bool(marker) and pledges.review_assessment(
+            ctx.session,
+            pledge_id=pledge.id,
+            submitted_at=datetime.fromisoformat(str(marker)),
+            confirm=approve,
+            comment=comment,
+            now=ctx.now,
         )
     if not ok:
         ctx.say("review.changed")

@@ -164,6 +164,17 @@ def submit(
     return Submitted(at=now, late=pledge.late, first=first)
 
 
+def _decide(session: Session, pledge_id: int, where: list[Any], values: dict[str, Any]) -> bool:
+    """One conditional UPDATE: applied only if the pledge is still what the officer read."""
+    result = session.execute(
+        update(Pledge)
+        .where(col(Pledge.id) == pledge_id, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def review(
     session: Session,
     *,
@@ -176,23 +187,18 @@ def review(
 ) -> bool:
     """Approve or return the submission the officer read; False if it changed or was reviewed
     meanwhile (another officer, or the member resubmitted)."""
-    result = session.execute(
-        update(Pledge)
-        .where(
-            col(Pledge.id) == pledge_id,
-            col(Pledge.revision) == revision,
-            col(Pledge.status) == PledgeStatus.SUBMITTED,
-        )
-        .values(
-            status=PledgeStatus.APPROVED if approve else PledgeStatus.RETURNED,
-            reviewed_at=now,
-            reviewer=reviewer,
-            review_comment=comment,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+    return _decide(
+        session,
+        pledge_id,
+        [col(Pledge.revision) == revision, col(Pledge.status) == PledgeStatus.SUBMITTED],
+        {
+            "status": PledgeStatus.APPROVED if approve else PledgeStatus.RETURNED,
+            "reviewed_at": now,
+            "reviewer": reviewer,
+            "review_comment": comment,
+            "updated_at": now,
+        },
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def save_assessment(
@@ -226,28 +232,24 @@ def review_assessment(
     comment: str | None,
     now: datetime,
 ) -> bool:
-    pledge = session.get(Pledge, pledge_id)
-    if (
-        pledge is None
-        or pledge.assessment_status != AssessmentStatus.SUBMITTED
-        or pledge.assessment_submitted_at != submitted_at
-    ):
-        return False
-    result = session.execute(
-        update(Pledge)
-        .where(
-            col(Pledge.id) == pledge_id,
+    """Confirm or return the self-assessment sent at `submitted_at`; False if it was sent again
+    or decided meanwhile."""
+    return _decide(
+        session,
+        pledge_id,
+        [
             col(Pledge.assessment_status) == AssessmentStatus.SUBMITTED,
-        )
-        .values(
-            assessment_status=AssessmentStatus.CONFIRMED if confirm else AssessmentStatus.RETURNED,
-            assessment_reviewed_at=now,
-            assessment_comment=comment,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+            col(Pledge.assessment_submitted_at) == submitted_at,
+        ],
+        {
+            "assessment_status": AssessmentStatus.CONFIRMED
+            if confirm
+            else AssessmentStatus.RETURNED,
+            "assessment_reviewed_at": now,
+            "assessment_comment": comment,
+            "updated_at": now,
+        },
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 # --- for officers ----------------------------------------------------------------------------
