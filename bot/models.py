@@ -264,6 +264,7 @@ class Broadcast(SQLModel, table=True):
     created_at: datetime = _ts()
     started_at: datetime | None = _ts(nullable=True)
     finished_at: datetime | None = _ts(nullable=True)
+    report_sent_at: datetime | None = _ts(nullable=True)  # the final report was attempted
     note: str | None = Field(default=None, max_length=200)  # e.g. why a post was skipped
 
 
@@ -301,6 +302,15 @@ class OutboxMessage(SQLModel, table=True):
     claimed_at: datetime | None = _ts(nullable=True)
     sent_at: datetime | None = _ts(nullable=True)
     last_error: str | None = Field(default=None, max_length=200)
+
+
+class DeliveryPace(SQLModel, table=True):
+    """The send rate shared by every delivery worker of a platform (on PostgreSQL, where several
+    processes deliver): the next free send slot, and the pause the platform asked for (429)."""
+
+    platform: str = Field(max_length=16, primary_key=True)
+    next_at: datetime = _ts()
+    paused_until: datetime | None = _ts(nullable=True)
 
 
 class GroupLink(SQLModel, table=True):
