@@ -309,7 +309,7 @@ class DeliveryPace(SQLModel, table=True):
     processes deliver): the next free send slot, and the pause the platform asked for (429)."""
 
     platform: str = Field(max_length=16, primary_key=True)
-    next_at: datetime = _ts()
+    next_at: datetime | None = _ts(nullable=True)
     paused_until: datetime | None = _ts(nullable=True)
 
 

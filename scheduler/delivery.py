@@ -5,13 +5,15 @@ records each attempt (row SENDING, committed) before making the call, and writes
 after it. A row is never sent twice: a process killed during a call leaves its row SENDING, which
 recovery turns into UNKNOWN instead of sending it again.
 
-Limits it keeps, per worker (run one worker per platform; more only as stand-bys or with the
-rate shared out, since each keeps its own pace):
+Limits it keeps:
 * at most `rate_per_second` calls per second (capped by the platform: 30/s on Telegram), paced
-  on the injected clock and sleep;
-* at most 20 messages a minute to one group chat (a row over it waits with next_attempt_at);
-* a 429 pauses every send for retry_after seconds; the row goes back to the queue, its attempt
-  not counted;
+  on the injected clock and sleep. On PostgreSQL, where every process runs a worker, the pace
+  lives in the database (outbox.lock_pace), so the rate holds for all workers together; on
+  SQLite there is one worker and the pace is kept in memory;
+* at most 20 messages a minute to one group chat, counted per worker (a row over it waits with
+  next_attempt_at);
+* a 429 pauses every send for retry_after seconds (every worker's, through the shared pace);
+  the row goes back to the queue, its attempt not counted;
 * other errors are retried after 2, 4, 8, 16 s, up to `max_attempts`, then FAILED.
 Database work runs in a thread (asyncio.to_thread, as the engine's does), one short transaction at
 a time, so a lock wait never stalls the event loop the bot shares. Logs carry ids and counts only,
@@ -89,6 +91,45 @@ class _Pace:
         self.next = now
 
 
+class _SharedPace:
+    """The same spacing, with the next slot and the 429 pause in the platform's `deliverypace`
+    row, so several workers (processes) share one rate. Each take is one short transaction
+    holding the row lock. Slots taken but not used are not given back (that only slows down)."""
+
+    def __init__(self, db: sqlalchemy.Engine, platform: str, pace: _Pace, epoch: datetime):
+        self.db = db
+        self.platform = platform
+        self.pace = pace
+        self.epoch = epoch
+
+    def take(self, now: float, want: int) -> tuple[int, float, float]:
+        """(calls allowed now, seconds to wait when none, the shared pause in force until)."""
+        with Session(self.db) as s:
+            row = outbox.lock_pace(s, self.platform)
+            paused = self._secs(row.paused_until)
+            self.pace.next = self._secs(row.next_at)
+            granted, wait = (0, paused - now) if now < paused else self.pace.take(now, want)
+            outbox.save_pace(s, self.platform, row._replace(next_at=self._at(self.pace.next)))
+        return granted, wait, paused
+
+    def pause(self, until: datetime) -> None:
+        """Tell every worker of the platform to wait until then (a 429 said so)."""
+        with Session(self.db) as s:
+            row = outbox.lock_pace(s, self.platform)
+            if row.paused_until is None or row.paused_until < until:
+                row = row._replace(paused_until=until)
+            outbox.save_pace(s, self.platform, row)
+
+    def _secs(self, at: datetime | None) -> float:
+        return -math.inf if at is None else (at - self.epoch).total_seconds()
+
+    def _at(self, secs: float) -> datetime | None:
+        """Rounded up to the microsecond the database keeps: never a slot earlier than due."""
+        if secs == -math.inf:
+            return None
+        return self.epoch + timedelta(microseconds=math.ceil(secs * 1e6))
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -104,6 +145,7 @@ class DeliveryWorker:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         concurrency: int | None = None,
         stale_after: timedelta = timedelta(minutes=2),
+        shared_pace: bool | None = None,
     ):
         if rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
@@ -126,6 +168,11 @@ class DeliveryWorker:
         self.stale_after = stale_after
         self._pace = _Pace(self.rate)
         self._epoch = clock()
+        if shared_pace is None:  # several processes deliver only on PostgreSQL
+            shared_pace = db.dialect.name == "postgresql"
+        self._shared = (
+            _SharedPace(db, self.platform, self._pace, self._epoch) if shared_pace else None
+        )
         self._paused_until = -math.inf
         self._groups: dict[str, deque[float]] = {}
         self._broadcasts: OrderedDict[int, BroadcastInfo | None] = OrderedDict()
@@ -218,7 +265,7 @@ class DeliveryWorker:
                     elif await self._wait_pause(stop):
                         break
                     continue
-                granted, wait = self._pace.take(self._now(), min(len(queue), free))
+                granted, wait = await self._take(min(len(queue), free))
                 if not granted:
                     if await self._wait(wait, stop):
                         break
@@ -226,7 +273,8 @@ class DeliveryWorker:
                 picked = [queue.popleft() for _ in range(granted)]
                 to_send, handled = await asyncio.to_thread(self._start, picked)
                 processed += handled
-                self._pace.give_back(granted - len(to_send))
+                if self._shared is None:
+                    self._pace.give_back(granted - len(to_send))
                 for row, info in to_send:
                     inflight.add(asyncio.create_task(self._call(row, info)))
                 await asyncio.sleep(0)  # the calls start now, at their slot, before any sleep
@@ -357,6 +405,9 @@ class DeliveryWorker:
     def _record(self, outcomes: list[Outcome]) -> int:
         with Session(self.db) as s:
             outbox.record(s, self.platform, outcomes)
+        pauses = [o.next_attempt_at for o in outcomes if not o.count_attempt and o.next_attempt_at]
+        if self._shared is not None and pauses:
+            self._shared.pause(max(pauses))
         for o in outcomes:
             if o.status != OutboxStatus.SENT:
                 logger.info(
@@ -380,37 +431,47 @@ class DeliveryWorker:
             self._broadcasts.popitem(last=False)
         return info
 
+    async def _take(self, want: int) -> tuple[int, float]:
+        """Send slots now (from the shared pace on PostgreSQL), or how long to wait for one."""
+        if self._shared is None:
+            return self._pace.take(self._now(), want)
+        granted, wait, paused = await asyncio.to_thread(self._shared.take, self._now(), want)
+        self._paused_until = max(self._paused_until, paused)
+        return granted, wait
+
     async def _finish(self) -> None:
-        """Close broadcasts with nothing left to send and send their final reports."""
+        """Close broadcasts with nothing left to send, then send the final reports not sent yet
+        (also those of broadcasts closed by a process that died before reporting)."""
         for info, figures in await asyncio.to_thread(self._finish_broadcasts):
-            if info.report_chat_id and info.report_platform == self.platform:
-                try:
-                    await self._report(info, figures)
-                except Exception as exc:  # the broadcast is done; the report is best effort
-                    logger.warning("broadcast=%s: report failed (%s)", info.id, type(exc).__name__)
+            try:
+                await self._report(info, figures)
+            except Exception as exc:  # the broadcast is done; the report is best effort
+                logger.warning("broadcast=%s: report failed (%s)", info.id, type(exc).__name__)
 
     def _finish_broadcasts(self) -> list[tuple[BroadcastInfo, dict[str, int]]]:
+        """Close what is finished (logged with its figures); return the reports to send now,
+        each taken (report_sent_at) before it is sent."""
+        now = self.clock()
+        reports = []
         with Session(self.db) as s:
-            done = outbox.finish(s, platform=self.platform, now=self.clock())
-        finished = []
-        for broadcast_id in done:
-            with Session(self.db) as s:
+            for broadcast_id in outbox.finish(s, platform=self.platform, now=now):
+                self._broadcasts.pop(broadcast_id, None)
                 figures = outbox.counts(s, broadcast_id)
+                logger.info(
+                    "broadcast=%s done total=%s sent=%s blocked=%s failed=%s unknown=%s skipped=%s",
+                    broadcast_id,
+                    figures["total"],
+                    figures["sent"],
+                    figures["blocked"],
+                    figures["failed"],
+                    figures["unknown"],
+                    figures["skipped"],
+                )
+            for broadcast_id in outbox.reports_due(s, platform=self.platform, now=now):
                 info = outbox.broadcast_info(s, broadcast_id)
-            self._broadcasts.pop(broadcast_id, None)
-            logger.info(
-                "broadcast=%s done total=%s sent=%s blocked=%s failed=%s unknown=%s skipped=%s",
-                broadcast_id,
-                figures["total"],
-                figures["sent"],
-                figures["blocked"],
-                figures["failed"],
-                figures["unknown"],
-                figures["skipped"],
-            )
-            if info is not None:
-                finished.append((info, figures))
-        return finished
+                if info is not None and outbox.take_report(s, broadcast_id, now=now):
+                    reports.append((info, outbox.counts(s, broadcast_id)))
+        return reports
 
     async def _report(self, info: BroadcastInfo, figures: dict[str, int]) -> None:
         """The final report goes straight through the sender (not through the outbox)."""
@@ -419,7 +480,7 @@ class DeliveryWorker:
         for attempt in range(1, REPORT_TRIES + 1):
             await self._wait_pause(None)
             while True:
-                granted, wait = self._pace.take(self._now(), 1)
+                granted, wait = await self._take(1)
                 if granted:
                     break
                 await self._sleep(wait)

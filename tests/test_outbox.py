@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 from telegram.error import RetryAfter
 
@@ -127,7 +127,8 @@ def time() -> FakeTime:
 
 def worker(db: Engine, sender: Any, content: Content, time: FakeTime, **kw: Any) -> DeliveryWorker:
     kw.setdefault("rate_per_second", 30)
-    return DeliveryWorker(db, sender, texts=content.texts, clock=time, sleep=time.sleep, **kw)
+    kw.setdefault("sleep", time.sleep)
+    return DeliveryWorker(db, sender, texts=content.texts, clock=time, **kw)
 
 
 def add_members(db: Engine, n: int, first: int = FIRST_USER) -> list[tuple[int, str]]:
@@ -255,6 +256,34 @@ async def test_250_recipients_get_it_exactly_once_at_the_rate_with_a_report(
         }
     assert await w.drain() == 0  # nothing left, no second report
     assert len(reports(api)) == 1
+
+
+async def test_a_report_left_by_a_process_that_died_is_sent_once(
+    db, api, bot, time, content
+) -> None:
+    """The broadcast was closed (DONE) but the process died before the report went out."""
+    members = add_members(db, 3)
+    bid = add_broadcast(db)
+    enqueue(db, bid, members)
+    old = add_broadcast(db, status=BroadcastStatus.DONE, finished_at=START - timedelta(days=2))
+    with Session(db) as s:
+        s.execute(
+            update(OutboxMessage).where(OutboxMessage.broadcast_id == bid).values(status="sent")
+        )
+        b = s.get(Broadcast, bid)
+        assert b is not None
+        b.status, b.finished_at = BroadcastStatus.DONE, START
+        s.add(b)
+        s.commit()
+
+    await worker(db, TelegramSender(bot), content, time).drain()
+    await worker(db, TelegramSender(bot), content, time).drain()  # a second process: nothing more
+
+    (report,) = reports(api)
+    assert "<b>3/3</b>" in report
+    assert broadcast(db, bid).report_sent_at is not None
+    assert broadcast(db, old).report_sent_at is None  # days old: not worth sending any more
+    assert sends(api)[members[0][1]] == 0  # the members got theirs before the crash
 
 
 async def test_rate_setting_above_telegram_limit_is_capped(db, api, bot, time, content) -> None:
@@ -660,9 +689,10 @@ async def test_two_workers_side_by_side_never_send_a_row_twice(db, db_url, api, 
     settings = make_settings(db_url, telegram_bot_token=api.token, telegram_api_base_url=api.root)
     bots = [build_application(settings).bot for _ in range(2)]
     time = FakeTime()
+    senders = [Recording(TelegramSender(b), time) for b in bots]
     workers = [
-        worker(db, TelegramSender(b), content, time, batch_size=20, worker_id=f"w{n}")
-        for n, b in enumerate(bots)
+        worker(db, sender, content, time, batch_size=20, worker_id=f"w{n}")
+        for n, sender in enumerate(senders)
     ]
     await asyncio.gather(*(w.drain() for w in workers))
     for b in bots:
@@ -673,6 +703,46 @@ async def test_two_workers_side_by_side_never_send_a_row_twice(db, db_url, api, 
     assert workers[0].sent > 0 and workers[1].sent > 0
     assert workers[0].sent + workers[1].sent == 300
     assert len(reports(api)) == 1 and "<b>300/300</b>" in reports(api)[0]
+    # the 30/s limit is the bot's, not each process's: both workers together keep it
+    starts = [
+        e.at for w in senders for e in w.events if e.kind == "start" and e.chat_id != OFFICER_CHAT
+    ]
+    assert most_in_window(starts, 1.0) <= 31
+    assert (max(starts) - min(starts)).total_seconds() >= 299 / 30 - 0.01
+
+
+async def test_a_429_seen_by_one_worker_pauses_the_other(db, db_url, api, content) -> None:
+    if db_url.startswith("sqlite"):
+        pytest.skip("several workers need PostgreSQL (FOR UPDATE SKIP LOCKED)")
+    members = add_members(db, 40)
+    bid = add_broadcast(db)
+    enqueue(db, bid, members)
+    api.fail_next(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 9",
+        retry_after=9,
+        chat_id=members[0][1],
+    )
+    settings = make_settings(db_url, telegram_bot_token=api.token, telegram_api_base_url=api.root)
+    bots = [build_application(settings).bot for _ in range(2)]
+    time = FakeTime()
+    first, second = (Recording(TelegramSender(b), time) for b in bots)
+    stop = asyncio.Event()
+
+    async def stop_instead_of_waiting(seconds: float) -> None:  # worker 1 stops at its first wait
+        stop.set()
+        await asyncio.sleep(0)
+
+    await worker(db, first, content, time, sleep=stop_instead_of_waiting, worker_id="w1").run(stop)
+    told = next(e for e in first.events if e.result and e.result.status == "retry_after")
+    await worker(db, second, content, time, worker_id="w2").drain()
+    for b in bots:
+        await b.shutdown()
+
+    starts = [e.at for e in second.events if e.kind == "start"]
+    assert starts and min(starts) >= told.at + timedelta(seconds=9)
+    assert [chat for _, chat in members if sends(api)[chat] != 1] == []
 
 
 def test_two_workers_in_threads_claim_disjoint_rows(db, db_url, api, content) -> None:

@@ -20,7 +20,12 @@ Row lifecycle (OutboxStatus):
 * ``record``: the outcome of each call (sent, blocked, retry later, failed).
 * ``recover``: after a crash, CLAIMED rows (never attempted) go back to PENDING; SENDING rows
   (the call may have gone through) become UNKNOWN and are never sent again.
-* ``finish``: a SENDING broadcast with no row left in pending/claimed/sending becomes DONE.
+* ``finish``: a SENDING broadcast with no row left in pending/claimed/sending becomes DONE; its
+  final report is then taken once (``take_report``: ``report_sent_at`` set before the call), so a
+  process that dies between the two leaves the report for the next round, never sends it twice.
+* ``pace``: on PostgreSQL, where several processes deliver, the next send slot of a platform and
+  the pause it asked for (429) live in one ``deliverypace`` row, locked for the instant it takes
+  to move it, so the configured rate is the rate of all workers together.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -41,6 +47,7 @@ from bot.messages import to_plain
 from bot.models import (
     Broadcast,
     BroadcastStatus,
+    DeliveryPace,
     GroupLink,
     Identity,
     OutboxMessage,
@@ -56,6 +63,7 @@ _B = Broadcast.__table__  # type: ignore[attr-defined]
 _I = Identity.__table__  # type: ignore[attr-defined]
 _G = GroupLink.__table__  # type: ignore[attr-defined]
 _P = Pledge.__table__  # type: ignore[attr-defined]
+_R = DeliveryPace.__table__  # type: ignore[attr-defined]
 
 ACTIVE = (OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.SENDING)
 TITLE_LENGTH = 40
@@ -538,6 +546,56 @@ def finish(session: Session, *, platform: str, now: datetime) -> list[int]:
             done.append(broadcast_id)
     session.commit()
     return done
+
+
+REPORT_WITHIN = timedelta(days=1)  # a report not sent by then is not worth sending any more
+
+
+def reports_due(session: Session, *, platform: str, now: datetime) -> list[int]:
+    """DONE broadcasts (finished within a day) whose final report goes to this platform and was
+    not attempted yet."""
+    return [
+        int(i)
+        for (i,) in session.execute(
+            select(_B.c.id).where(
+                _B.c.status == BroadcastStatus.DONE.value,
+                _B.c.report_platform == platform,
+                _B.c.report_chat_id.is_not(None),
+                _B.c.report_sent_at.is_(None),
+                _B.c.finished_at >= now - REPORT_WITHIN,
+            )
+        )
+    ]
+
+
+def take_report(session: Session, broadcast_id: int, *, now: datetime) -> bool:
+    """Record the report's attempt before it is made; False if another worker took it. Commits."""
+    result = session.execute(
+        update(_B)
+        .where(_B.c.id == broadcast_id, _B.c.report_sent_at.is_(None))
+        .values(report_sent_at=now)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class PaceRow(NamedTuple):
+    next_at: datetime | None
+    paused_until: datetime | None
+
+
+def lock_pace(session: Session, platform: str) -> PaceRow:
+    """The platform's shared pace row, locked until the session commits (PostgreSQL)."""
+    session.execute(pg_insert(_R).values(platform=platform, next_at=None).on_conflict_do_nothing())
+    row = session.execute(
+        select(_R.c.next_at, _R.c.paused_until).where(_R.c.platform == platform).with_for_update()
+    ).one()
+    return PaceRow(*row)
+
+
+def save_pace(session: Session, platform: str, pace: PaceRow) -> None:
+    session.execute(update(_R).where(_R.c.platform == platform).values(**pace._asdict()))
+    session.commit()
 
 
 def report_text(texts: Texts, broadcast_text: str, figures: dict[str, int]) -> str:

@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "deliverypace",
         sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("next_at", bot.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_at", bot.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("paused_until", bot.models.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("platform"),
     )
@@ -31,6 +31,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("report_sent_at", bot.models.UTCDateTime(timezone=True), nullable=True)
         )
+    # broadcasts finished before this revision had their report sent already
+    op.execute("UPDATE broadcast SET report_sent_at = finished_at WHERE status = 'done'")
 
 
 def downgrade() -> None:
