@@ -334,6 +334,26 @@ def main(args: argparse.Namespace) -> None:
             )
             summary.append(f"rate: {achieved:.2f}/s of {goal:g}/s = {ratio:.3f}")
 
+            # 2b. several processes share the one rate (PostgreSQL: the deliverypace row)
+            if backend == "postgresql" and args.workers > 1:
+                mark = api.mark()
+                extra = ["--seconds", str(args.seconds)]
+                processes = [
+                    start_worker(url, api, rate=args.rate, extra=extra) for _ in range(args.workers)
+                ]
+                for process in processes:
+                    finish_worker(process, args.seconds + 120)
+                calls = sends_of(api, TEXT_RATE, mark)
+                together = steady_rate(calls)
+                print(
+                    f"   {args.workers} worker processes together: {len(calls)} sent, "
+                    f"{together:.2f}/s = {together / goal:.3f} of the one configured rate; "
+                    f"max in any 1 s: {most_in_one_second(calls)}"
+                )
+                summary.append(
+                    f"{args.workers} workers together: {together:.2f}/s = {together / goal:.3f}"
+                )
+
             # 3. the ceiling
             left = n - len(calls)
             ceiling_n = left if args.ceiling_messages <= 0 else min(left, args.ceiling_messages)
@@ -469,6 +489,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=30)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="PostgreSQL: worker processes sharing the rate"
+    )
     parser.add_argument(
         "--ceiling-messages",
         type=int,

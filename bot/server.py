@@ -97,7 +97,7 @@ async def _background(app: App, telegram: TelegramChannel, enabled: bool) -> Asy
     from scheduler.runner import SchedulerService
 
     done = asyncio.Event()
-    service = SchedulerService(app, [TelegramSender(telegram.bot)])
+    service = SchedulerService(app, [TelegramSender(telegram.bot)], clock=app.engine.clock)
     task = asyncio.create_task(service.run(done))
     try:
         yield

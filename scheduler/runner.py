@@ -70,6 +70,7 @@ class SchedulerService:
             app.db, app.content, app.settings, platforms={s.platform for s in self.senders}
         )
         self.leadership = Leadership(app)
+        self._ticking = asyncio.Lock()  # held during a tick, so stopping waits for it
 
     async def run(self, stop: asyncio.Event) -> None:
         workers = [
@@ -105,12 +106,15 @@ class SchedulerService:
         try:
             await stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            scheduler.pause()
+            async with self._ticking:  # a tick under way finishes its transaction first
+                scheduler.shutdown(wait=False)
             await asyncio.to_thread(self.leadership.release)
 
     async def tick(self) -> None:
         try:
-            report = await asyncio.to_thread(self.planner.tick, self.clock())
+            async with self._ticking:
+                report = await asyncio.to_thread(self.planner.tick, self.clock())
         except Exception:
             logger.exception("scheduler tick failed")
             return

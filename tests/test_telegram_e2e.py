@@ -8,6 +8,8 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import docx
 import httpx
@@ -17,11 +19,12 @@ from sqlmodel import Session, select
 
 from bot.app import App, build_app, load_demo_units, quiet_noisy_loggers
 from bot.channels.telegram import TelegramChannel
-from bot.models import Member, QuizAttempt
+from bot.models import Broadcast, BroadcastStatus, Member, QuizAttempt
 from bot.server import serve_polling, serve_webhook
 from handlers.quiz import LETTERS
 from tests.conftest import make_settings
 from tests.doubles.telegram_api import FakeTelegramAPI
+from tests.helpers import Clock
 
 USER = 5001
 SECRET = "s3cret-webhook-token-for-tests"
@@ -46,14 +49,14 @@ def api():  # type: ignore[no-untyped-def]
         yield fake
 
 
-def _app(db_url: str, api: FakeTelegramAPI) -> App:
+def _app(db_url: str, api: FakeTelegramAPI, **kw: Any) -> App:
     settings = make_settings(
         db_url,
         telegram_bot_token=api.token,
         telegram_api_base_url=api.root,
         telegram_webhook_secret=SECRET,
     )
-    built = build_app(settings)
+    built = build_app(settings, **kw)
     load_demo_units(built)
     return built
 
@@ -323,3 +326,37 @@ async def test_pledge_written_submitted_returned_by_buttons(polling: Running) ->
     told = await api.await_sent(USER, count=1, since=mark)
     assert "được trả lại để sửa" in told[0].text
     assert "Bổ sung biện pháp &lt;cụ thể&gt; theo từng quý." in told[0].text  # escaped, accepted
+
+
+async def test_the_scheduler_in_the_running_bot_posts_the_anniversary_once(db_url, api) -> None:
+    """The bot was down at 07:00 on 19/05 and comes back at 07:00:30: the running bot's scheduler
+    posts the anniversary through the Bot API, once, and a restart does not post it again."""
+    clock = Clock(datetime(2026, 5, 18, 3, 0, tzinfo=UTC))
+    built = _app(db_url, api, clock=clock)
+
+    async def run_until(predicate, *, scheduler: bool) -> None:  # type: ignore[no-untyped-def]
+        stop = asyncio.Event()
+        channel = TelegramChannel(built.engine, built.settings)
+        task = asyncio.create_task(serve_polling(built, channel, stop, scheduler=scheduler))
+        await predicate()
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+    await run_until(lambda: _register(api), scheduler=False)  # registered the day before
+    clock.now = datetime(2026, 5, 19, 0, 0, 30, tzinfo=UTC)  # 07:00:30 in Vietnam
+
+    async def posted() -> list:  # type: ignore[type-arg]
+        return await api.await_sent(USER, count=1, timeout=15, since=mark)
+
+    mark = api.mark()
+    await run_until(posted, scheduler=True)
+    await run_until(lambda: api.await_for_call("setMyCommands", since=api.mark()), scheduler=True)
+
+    post = api.sent_to(USER, since=mark)
+    assert len(post) == 1
+    assert "136 năm Ngày sinh Chủ tịch Hồ Chí Minh" in post[0].params["text"]
+    with Session(built.db) as s:
+        (broadcast,) = s.exec(select(Broadcast).where(Broadcast.status != "skipped")).all()
+    assert broadcast.status == BroadcastStatus.DONE
+    assert broadcast.key and broadcast.key.startswith("anniversary:sinh-nhat-bac:2026")
+    built.db.dispose()
