@@ -48,19 +48,28 @@ TEXT = "<b>Thông báo</b> họp công đoàn &amp; sinh hoạt chuyên đề th
 
 
 class FakeTime:
-    """A clock that only moves when the worker sleeps: hours of pacing run in milliseconds."""
+    """A clock that only moves when workers sleep: hours of pacing run in milliseconds. Sleepers
+    wake in the order of their wake times, as in real time: the clock jumps to the earliest one
+    (two workers sleeping side by side do not add up their sleeps)."""
 
     def __init__(self, start: datetime = START):
         self.now = start
-        self.slept = 0.0
+        self._wakes: list[datetime] = []
 
     def __call__(self) -> datetime:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        seconds = max(seconds, 0.0)
-        self.slept += seconds
-        self.now += timedelta(seconds=seconds)
+        wake = self.now + timedelta(seconds=max(seconds, 0.0))
+        self._wakes.append(wake)
+        try:
+            while self.now < wake:
+                if wake <= min(self._wakes):
+                    self.now = wake
+                else:  # another sleeper wakes first
+                    await asyncio.sleep(0)
+        finally:
+            self._wakes.remove(wake)
         await asyncio.sleep(0)
 
     def advance(self, seconds: float) -> None:
