@@ -6,12 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.catalog import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option
-from bot.models import Member, Pledge, RoleName, Unit
+from bot.models import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    Member,
+    Pledge,
+    RoleName,
+    Unit,
+)
 from bot.services import audit, campaigns, pledges, units
 from bot.services.members import group_key
 from bot.textutil import one_line
@@ -23,6 +32,7 @@ router = Router("review")
 CARD = "card"
 COMMENT = "comment"
 NAMES = "names"
+NUDGE = "nudge"
 
 NAMES_INLINE = 40  # up to this many missing members are named at once; more: pick a unit
 NAMES_PER_UNIT = 200
@@ -266,15 +276,27 @@ def missing(ctx: Context) -> None:
     if not found:
         ctx.say("review.no_campaign")
         return
+    nudges: list[Option] = []
     picks: list[Option] = []
     for scope in found:
-        picks += _missing_for(ctx, scope)
-    if picks:
+        unit_picks = _missing_for(ctx, scope)
+        if unit_picks is not None:  # somebody has not submitted
+            picks += unit_picks
+            if (
+                scope.rule.late_allowed
+                or pledges.days_left(scope.rule, ctx.now, ctx.settings.tz) >= 0
+            ):
+                label = ctx.t("missing.nudge_button", unit=scope.unit.name[:40])
+                nudges.append(Option(label, f"n:{scope.unit.id}:{scope.campaign.id}"))
+    if nudges or picks:
         ctx.begin(router.name, NAMES, {})
-        ctx.ask(ctx.t("missing.pick_unit"), picks[:20])
+        ask = "missing.pick_unit" if picks else "missing.pick_nudge"
+        ctx.ask(ctx.t(ask), (nudges + picks)[:20])
 
 
-def _missing_for(ctx: Context, scope: Scope) -> list[Option]:
+def _missing_for(ctx: Context, scope: Scope) -> list[Option] | None:
+    """Say who has not submitted in this scope; the buttons for units whose names are not
+    listed (None when everybody has submitted)."""
     counts = pledges.counts_by_unit(
         ctx.session, campaign_id=scope.campaign.id, paths=[scope.unit.path]
     )
@@ -292,7 +314,7 @@ def _missing_for(ctx: Context, scope: Scope) -> list[Option]:
     if missing == 0:
         lines.append(ctx.t("missing.all_done") if total else ctx.t("missing.no_members"))
         ctx.say_html("\n".join(lines))
-        return []
+        return None
     unit_rows = {u.id: u for u in _units(ctx, [c.unit_id for c in counts])}
     by_missing = sorted(
         (c for c in counts if c.not_submitted),
@@ -333,16 +355,29 @@ def _units(ctx: Context, ids: list[int]) -> list[Unit]:
     return list(ctx.session.exec(select(Unit).where(col(Unit.id).in_(ids))).all()) if ids else []
 
 
-@router.step(NAMES)
-def on_names(ctx: Context) -> None:
-    """The names of one unit's own members who have not submitted."""
+def _chosen_unit(ctx: Context) -> tuple[str, Unit, str] | None:
+    """(action, unit, campaign id) from a button "u:UNIT:CAMPAIGN" or "n:UNIT:CAMPAIGN", if the
+    unit is in the caller's scope."""
     parts = (ctx.choice or "").split(":", 2)
     unit_id = parts[1] if len(parts) == 3 else ""
     unit = ctx.session.get(Unit, int(unit_id)) if unit_id.isdigit() else None
     if unit is None or not ctx.actor.can_manage(unit):
+        return None
+    return parts[0], unit, parts[2]
+
+
+@router.step(NAMES)
+def on_names(ctx: Context) -> None:
+    """The names of one unit's own members who have not submitted, or a nudge to confirm."""
+    chosen = _chosen_unit(ctx)
+    if chosen is None:
         ctx.say("admin.need_choice")
         return
-    ids = pledges.not_submitted(ctx.session, campaign_id=parts[2], paths=[unit.path])
+    action, unit, campaign_id = chosen
+    if action == "n":
+        _ask_nudge(ctx, unit, campaign_id)
+        return
+    ids = pledges.not_submitted(ctx.session, campaign_id=campaign_id, paths=[unit.path])
     people = [m for m in pledges.members_named(ctx.session, ids).values() if m.unit_id == unit.id]
     lines = [ctx.t("missing.names_head", unit=unit.name, count=len(people))]
     names = sorted(m.full_name or "—" for m in people)
@@ -350,3 +385,106 @@ def on_names(ctx: Context) -> None:
     if len(names) > NAMES_PER_UNIT:
         lines.append(ctx.t("missing.more", count=len(names) - NAMES_PER_UNIT))
     ctx.say_html("\n".join(lines))
+
+
+# --- nudge: a reminder to the members of a unit who have not submitted --------------------------
+
+
+def _nudge_key(ctx: Context, unit: Unit, campaign_id: str) -> str:
+    """One nudge per unit and day: a double tap or a second officer does not send it twice."""
+    day = ctx.now.astimezone(ctx.settings.tz).date().isoformat()
+    return f"nudge:{campaign_id}:{unit.id}:{day}"
+
+
+def _nudge(ctx: Context, unit: Unit, campaign_id: str) -> tuple[Scope, str, int] | None:
+    """The scope, the text and how many would get it."""
+    scope = next((s for s in scopes(ctx) if s.campaign.id == campaign_id), None)
+    if scope is None:
+        return None
+    count = len(pledges.not_submitted(ctx.session, campaign_id=campaign_id, paths=[unit.path]))
+    text = ctx.t(
+        "reminders.nudge",
+        unit=unit.name,
+        year=scope.campaign.year,
+        deadline=deadline_text(ctx, scope.rule),
+    )
+    return scope, text, count
+
+
+def _already(ctx: Context, unit: Unit, campaign_id: str) -> bool:
+    done = ctx.session.exec(
+        select(Broadcast).where(Broadcast.key == _nudge_key(ctx, unit, campaign_id))
+    ).first()
+    if done is None:
+        return False
+    ctx.finish()
+    ctx.say(
+        "missing.nudged_already", unit=unit.name, at=fmt_datetime(done.created_at, ctx.settings.tz)
+    )
+    return True
+
+
+def _ask_nudge(ctx: Context, unit: Unit, campaign_id: str) -> None:
+    found = _nudge(ctx, unit, campaign_id)
+    if found is None:
+        ctx.finish()
+        ctx.say("review.no_campaign")
+        return
+    if _already(ctx, unit, campaign_id):
+        return
+    _, text, count = found
+    ctx.goto(NUDGE)
+    ctx.data.update(unit=unit.id, campaign=campaign_id)
+    options = [
+        Option(ctx.t("missing.nudge_send", count=count), "send"),
+        Option(ctx.t("missing.nudge_cancel"), "no"),
+    ]
+    ctx.ask(ctx.t("missing.nudge_preview", count=count, unit=unit.name) + "\n\n" + text, options)
+
+
+@router.step(NUDGE)
+def on_nudge(ctx: Context) -> None:
+    unit = ctx.session.get(Unit, ctx.data.get("unit"))
+    campaign_id = str(ctx.data.get("campaign", ""))
+    if ctx.choice not in ("send", "no") or unit is None:
+        ctx.say("admin.need_choice")
+        return
+    ctx.finish()
+    if ctx.choice == "no":
+        ctx.say("missing.nudge_cancelled")
+        return
+    if not ctx.actor.can_manage(unit):
+        ctx.say("engine.forbidden")
+        return
+    found = _nudge(ctx, unit, campaign_id)
+    if found is None or _already(ctx, unit, campaign_id):
+        return
+    scope, text, count = found
+    broadcast = Broadcast(
+        key=_nudge_key(ctx, unit, campaign_id),
+        kind=BroadcastKind.REMINDER,
+        status=BroadcastStatus.SCHEDULED,
+        unit_id=unit.id,
+        campaign_id=scope.campaign.id,
+        text=text,
+        created_by=ctx.actor.ref,
+        report_platform=ctx.incoming.platform,
+        report_chat_id=ctx.incoming.chat_id,
+        scheduled_at=ctx.now,
+        created_at=ctx.now,
+    )
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(broadcast)
+    except IntegrityError:  # another officer of the unit nudged it a moment ago
+        _already(ctx, unit, campaign_id)
+        return
+    audit.record(
+        ctx.session,
+        actor=ctx.actor.ref,
+        action="nudge",
+        broadcast=broadcast.id,
+        unit=unit.id,
+        count=count,
+    )
+    ctx.say("missing.nudged", count=count, unit=unit.name)

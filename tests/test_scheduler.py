@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from bot.app import build_app, load_demo_units
 from bot.channels.memory import MemoryChat
 from bot.models import (
+    AuditLog,
     Broadcast,
     BroadcastStatus,
     GroupLink,
@@ -292,3 +293,58 @@ async def test_group_link_and_mute_choices(sapp, clock, sender, run) -> None:  #
     with Session(sapp.db) as s:
         me = s.exec(select(Member).where(Member.full_name == "Lê Thị Mai")).one()
     assert me.mute_anniversaries is False
+
+
+async def test_an_officer_nudges_who_has_not_submitted_once_a_day(sapp, clock, sender, run) -> None:  # type: ignore[no-untyped-def]
+    clock.now = local(2026, 3, 20, 9)
+    postbox: dict = {}  # type: ignore[type-arg]
+    chats = {}
+    for chat, name, unit in [
+        ("o1", "Phạm Văn Tâm", "Mầm non Hoa Mai"),
+        ("a1", "Lê Thị Mai", "Mầm non Hoa Mai"),
+        ("a2", "Đỗ Văn Hùng", "Mầm non Hoa Mai"),
+        ("a3", "Vũ Thị Lan", "Mầm non Hoa Mai"),
+        ("b1", "Trần Văn Nam", "May Phú Thịnh"),
+    ]:
+        chats[chat] = MemoryChat(sapp.engine, chat, postbox=postbox)
+        register(chats[chat], name=name, unit=unit)
+    with Session(sapp.db) as s:
+        ids = {
+            i.platform_user_id: i.member_id
+            for i in s.exec(select(Identity).where(Identity.platform == "memory"))
+        }
+        unit = s.exec(select(Unit).where(Unit.code == "CDCS-MN-HM")).one()
+        s.add(RoleGrant(member_id=ids["o1"], role="officer", unit_id=unit.id, granted_by="t"))
+        s.commit()
+    submit_pledge(sapp, ids["a3"], local(2026, 3, 19, 10))
+    officer = chats["o1"]
+
+    officer.say("/chuanop")
+    officer.press("Nhắc người chưa nộp")
+    preview = officer.last_text()
+    assert "sẽ gửi tới 3 người chưa nộp" in preview  # o1, a1, a2; a3 has submitted
+    assert "nhắc bạn nộp bản đăng ký học tập và làm theo năm 2026" in preview
+    assert "còn 20 ngày" in preview
+    officer.say("gửi đi")  # typed instead of pressed: asked again, nothing sent
+    assert "📨 Gửi nhắc (3 người)" in [o.label for o in officer.last_choices().options]
+    officer.press("Gửi nhắc")
+    assert "Đã xếp lời nhắc" in officer.last_text()
+    officer.say("/chuanop")  # a second nudge the same day is refused, with the time of the first
+    officer.press("Nhắc người chưa nộp")
+    assert "đã được nhắc (lúc 20/03/2026 09:00)" in officer.last_text()
+
+    submit_pledge(sapp, ids["a2"], local(2026, 3, 20, 9, 1))  # submits before it goes out
+    clock.now = local(2026, 3, 20, 9, 2)
+    await run()
+    assert len(sender.to("a1")) == 1 and "nhắc bạn nộp" in sender.to("a1")[0]
+    assert sender.to("a2") == [] and sender.to("a3") == [] and sender.to("b1") == []
+    *_, report = sender.to("o1")
+    assert "Kết quả gửi" in report and "<b>2/2</b>" in report  # o1 and a1
+    with Session(sapp.db) as s:
+        audit = s.exec(select(AuditLog).where(AuditLog.action == "nudge")).one()
+    assert audit.detail["count"] == 3 and "Mai" not in str(audit.detail)
+
+    clock.now = local(2026, 3, 21, 9)  # the next day the officer may nudge again
+    officer.say("/chuanop")
+    officer.press("Nhắc người chưa nộp")
+    assert "sẽ gửi tới 2 người chưa nộp" in officer.last_text()
