@@ -22,6 +22,7 @@ class Incoming:
     choice: str | None = None  # the opaque data of a pressed button
     chat_type: Literal["private", "group"] = "private"
     message_id: str | None = None  # the message the button was on, when known
+    photo: bytes | None = None  # a photo sent in a private chat (its caption is the text)
 
     @property
     def command(self) -> tuple[str, str] | None:
@@ -35,6 +36,9 @@ class Incoming:
 
 
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL)
+
+
+CAPTION_LIMIT = 1024  # a longer text goes after the photo as a message of its own (Telegram)
 
 
 @dataclass(frozen=True)

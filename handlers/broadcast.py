@@ -3,12 +3,13 @@ will, then sends it now or at a time; lists and cancels scheduled ones. /lich: w
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
 from bot.flow import Context, Router
-from bot.messages import Option, to_plain
+from bot.messages import CAPTION_LIMIT, Option, to_plain
 from bot.models import Broadcast, BroadcastKind, BroadcastStatus, RoleName, Unit
 from bot.services import audience, audit, outbox, pledges, units
 from bot.textutil import nfc
@@ -25,6 +26,7 @@ WHEN = "when"
 LIST = "list"
 
 MAX_CHARS = 3000
+MAX_PHOTO_BYTES = 1_500_000  # kept in the conversation state until sent; a phone photo is ~0.3 MB
 MAX_AHEAD = timedelta(days=366)
 
 
@@ -92,7 +94,19 @@ def clean_text(raw: str) -> str:
 
 @router.step(COMPOSE)
 def on_text(ctx: Context) -> None:
+    photo = ctx.incoming.photo
+    if photo is not None:
+        if len(photo) > MAX_PHOTO_BYTES:
+            mb = f"{len(photo) / 1e6:.1f}".replace(".", ",")
+            ctx.say(
+                "broadcast.photo_big", size=mb, limit=f"{MAX_PHOTO_BYTES / 1e6:g}".replace(".", ",")
+            )
+            return
+        ctx.data["photo"] = base64.b64encode(photo).decode("ascii")
     text = clean_text(ctx.incoming.text or "")
+    if photo is not None and not text:
+        ctx.say("broadcast.photo_ok")
+        return
     if ctx.choice is not None or len(text) < 10:
         ctx.say("broadcast.text_short")
         return
@@ -135,13 +149,25 @@ def _platforms(ctx: Context) -> set[str]:
     return {"telegram", "zalo", "console", "memory"}
 
 
+def _photo(ctx: Context) -> bytes | None:
+    stored = ctx.data.get("photo")
+    return base64.b64decode(stored) if isinstance(stored, str) else None
+
+
 def _preview(ctx: Context) -> None:
     unit = ctx.session.get(Unit, int(ctx.data["unit"]))
     assert unit is not None
     probe = Broadcast(kind=BroadcastKind.ANNOUNCEMENT, unit_id=unit.id, text="", created_by="")
     count = sum(1 for _ in audience.recipients(ctx.session, probe, platforms=_platforms(ctx)))
     ctx.say("broadcast.preview_head", unit=units.full_name(ctx.session, unit), count=count)
-    ctx.say_html(framed(ctx, unit, ctx.data["text"]))
+    text, photo = framed(ctx, unit, ctx.data["text"]), _photo(ctx)
+    if photo is None:
+        ctx.say_html(text)
+    elif len(text) <= CAPTION_LIMIT:  # as the delivery sends it: the text is the caption
+        ctx.photo(photo, "thongbao.jpg", text)
+    else:
+        ctx.photo(photo, "thongbao.jpg")
+        ctx.say_html(text)
     ctx.goto(PREVIEW)
     ctx.ask(
         ctx.t("broadcast.preview_ask"),
@@ -162,7 +188,8 @@ def on_preview(ctx: Context) -> None:
     elif ctx.choice == "later":
         ctx.goto(WHEN)
         ctx.say("broadcast.ask_when")
-    elif ctx.choice == "edit":
+    elif ctx.choice == "edit":  # written again from the start, photo included
+        ctx.data.pop("photo", None)
         ctx.goto(COMPOSE)
         ctx.say("broadcast.ask_text", limit=MAX_CHARS)
     elif ctx.choice == "cancel":
@@ -211,6 +238,7 @@ def _create(ctx: Context, when: datetime) -> None:
         status=BroadcastStatus.SCHEDULED,
         unit_id=unit.id,
         text=framed(ctx, unit, ctx.data["text"]),
+        photo=_photo(ctx),
         created_by=ctx.actor.ref,
         report_platform=ctx.incoming.platform,
         report_chat_id=ctx.incoming.chat_id,

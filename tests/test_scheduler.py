@@ -3,15 +3,18 @@ reminders and announcements reach exactly the right chats exactly once, restarts
 
 from __future__ import annotations
 
+import io
 import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PIL import Image
 from sqlmodel import Session, select
 
 from bot.app import build_app, load_demo_units
 from bot.channels.memory import MemoryChat
+from bot.messages import Photo
 from bot.models import (
     AuditLog,
     Broadcast,
@@ -44,9 +47,12 @@ class MemorySender:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.photos: dict[str, list[bytes]] = {}
 
     async def send(self, chat_id: str, text: str, photo: bytes | None = None) -> SendResult:
         self.sent.append((chat_id, text))
+        if photo is not None:
+            self.photos.setdefault(chat_id, []).append(photo)
         return SendResult("sent")
 
     def to(self, chat_id: str) -> list[str]:
@@ -348,3 +354,33 @@ async def test_an_officer_nudges_who_has_not_submitted_once_a_day(sapp, clock, s
     officer.say("/chuanop")
     officer.press("Nhắc người chưa nộp")
     assert "sẽ gửi tới 2 người chưa nộp" in officer.last_text()
+
+
+async def test_an_announcement_with_a_photo(sapp, clock, sender, run) -> None:  # type: ignore[no-untyped-def]
+    clock.now = local(2026, 3, 20, 9)
+    officer = MemoryChat(sapp.engine, "o1")
+    register(officer, name="Phạm Văn Tâm", unit="Mầm non Hoa Mai", group="Cán bộ công đoàn")
+    member = MemoryChat(sapp.engine, "a1")
+    register(member, name="Lê Thị Mai", unit="Mầm non Hoa Mai")
+    with Session(sapp.db) as s:
+        ident = s.exec(select(Identity).where(Identity.platform_user_id == "o1")).one()
+        unit = s.exec(select(Unit).where(Unit.code == "CDCS-MN-HM")).one()
+        s.add(RoleGrant(member_id=ident.member_id, role="officer", unit_id=unit.id, granted_by="t"))
+        s.commit()
+    picture = io.BytesIO()
+    Image.new("RGB", (32, 32), (0, 90, 200)).save(picture, format="PNG")
+    photo = picture.getvalue()
+
+    officer.say("/thongbao")
+    officer.send_photo(b"x" * 2_000_000, "Ảnh quá lớn kèm nội dung thông báo")
+    assert "lớn quá (2,0 MB, tối đa 1,5 MB)" in officer.last_text()
+    officer.send_photo(photo, "Ảnh hội thi “Cán bộ công đoàn giỏi” năm 2026 – mời đoàn viên cổ vũ!")
+    officer.press("Hoa Mai")
+    shown = [r for r in officer.last_response.replies if isinstance(r, Photo)]  # type: ignore[union-attr]
+    assert len(shown) == 1 and shown[0].data == photo
+    officer.press("Gửi ngay")
+    await run()
+    assert sender.photos["a1"] == [photo]
+    (text,) = sender.to("a1")
+    assert text == shown[0].caption  # the caption previewed is the one sent
+    assert "Cán bộ công đoàn giỏi" in text

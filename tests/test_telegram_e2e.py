@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from bot.app import App, build_app, load_demo_units, quiet_noisy_loggers
 from bot.channels.telegram import TelegramChannel
-from bot.models import Broadcast, BroadcastStatus, Member, QuizAttempt
+from bot.models import Broadcast, BroadcastStatus, Member, QuizAttempt, RoleGrant
 from bot.server import serve_polling, serve_webhook
 from handlers.quiz import LETTERS
 from tests.conftest import make_settings
@@ -360,3 +360,29 @@ async def test_the_scheduler_in_the_running_bot_posts_the_anniversary_once(db_ur
     assert broadcast.status == BroadcastStatus.DONE
     assert broadcast.key and broadcast.key.startswith("anniversary:sinh-nhat-bac:2026")
     built.db.dispose()
+
+
+async def test_an_officer_announcement_with_a_photo_is_previewed_as_sent(polling: Running) -> None:
+    """The photo a user sends is fetched through getFile and the file URL, and the preview is
+    that photo with the announcement as its caption, as the delivery will send it."""
+    api, app = polling.api, polling.app
+    await _register(api)
+    with Session(app.db) as s:
+        member = s.exec(select(Member)).one()
+        s.add(
+            RoleGrant(member_id=member.id, role="officer", unit_id=member.unit_id, granted_by="t")
+        )
+        s.commit()
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(picture, format="JPEG")
+    await _say(api, "/thongbao")
+    mark = api.mark()
+    api.send_photo(USER, picture.getvalue())  # no caption: the text is asked for next
+    (sent,) = await api.await_sent(USER, since=mark)
+    assert "Đã nhận ảnh" in sent.text
+    await _say(api, "Mời đoàn viên dự sinh hoạt chuyên đề <tháng 5> tại hội trường.")
+    sent = await _press(api, "Hoa Mai", count=3)
+    assert sent[1].method == "sendPhoto"
+    assert sent[1].files["photo"][1] == picture.getvalue()
+    assert "sinh hoạt chuyên đề &lt;tháng 5&gt;" in sent[1].params["caption"]
+    assert "Gửi ngay" in sent[2].text

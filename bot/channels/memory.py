@@ -30,6 +30,7 @@ class MemoryChat:
         choice: str | None = None,
         update_id: str | None = None,
         chat_type: str = "private",
+        photo: bytes | None = None,
     ) -> Response:
         incoming = Incoming(
             platform=self.platform,
@@ -39,6 +40,7 @@ class MemoryChat:
             text=text,
             choice=choice,
             chat_type=chat_type,  # type: ignore[arg-type]
+            photo=photo,
         )
         response = self.engine.handle_sync(incoming)
         self.last_response = response
@@ -54,6 +56,9 @@ class MemoryChat:
 
     def say(self, text: str, **kw: object) -> Response:
         return self._send(text=text, **kw)  # type: ignore[arg-type]
+
+    def send_photo(self, data: bytes, caption: str = "") -> Response:
+        return self._send(text=caption, photo=data)
 
     def press_data(self, data: str, **kw: object) -> Response:
         return self._send(choice=data, **kw)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import warnings
@@ -34,14 +35,23 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.messages import Choices, Document, Incoming, Photo, Response, Text, split_text
+from bot.messages import (
+    CAPTION_LIMIT,
+    Choices,
+    Document,
+    Incoming,
+    Photo,
+    Response,
+    Text,
+    split_text,
+)
 from bot.services.outbox import SendResult
 
 logger = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
+PHOTO_MAX_BYTES = 5 * 1024 * 1024  # larger photos are not fetched (Telegram's own are ~0.3 MB)
 MENU_COMMANDS = ("start", "hoc", "thi", "dangky", "toi", "trogiup", "huy")
 
 
@@ -112,6 +122,23 @@ class TelegramChannel:
     def bot(self) -> Any:
         return self.application.bot
 
+    async def _with_photo(self, update: Update, incoming: Incoming) -> Incoming:
+        """The largest size of a photo sent in a private chat, fetched (an officer's
+        announcement may carry one); a failed or oversized fetch leaves just the caption."""
+        message = update.message
+        if message is None or not message.photo:
+            return incoming
+        largest = message.photo[-1]
+        if (largest.file_size or 0) > PHOTO_MAX_BYTES:
+            return incoming
+        try:
+            file = await largest.get_file()
+            data = bytes(await file.download_as_bytearray())
+        except Exception as exc:  # the text still goes through; the reason is logged, not the file
+            logger.warning("photo fetch failed (%s)", type(exc).__name__)
+            return incoming
+        return dataclasses.replace(incoming, photo=data)
+
     async def set_menu(self) -> None:
         """The command menu in Vietnamese: the commands this deployment has, with their texts."""
         texts = self.engine.texts
@@ -126,6 +153,8 @@ class TelegramChannel:
         """Hand one update to the engine and send what it answers."""
         incoming = to_incoming(update)
         query = update.callback_query
+        if incoming is not None and incoming.chat_type == "private":
+            incoming = await self._with_photo(update, incoming)
         if incoming is None:
             if query is not None:
                 await self._answer(query, None)

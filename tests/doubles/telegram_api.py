@@ -1145,6 +1145,34 @@ class FakeTelegramAPI:
             )
         )
 
+    def send_photo(
+        self, user_id: int, content: bytes, caption: str = "", *, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """Queue a photo message from a user; the bot can fetch it with getFile and the file URL
+        (every size serves the same bytes)."""
+        update = self.build_text_update(user_id, caption, chat_id=chat_id)
+        message = update["message"]
+        del message["text"]
+        message.pop("entities", None)
+        if caption:
+            message["caption"] = caption
+        with self._lock:
+            info = self._register_file("photo", "photo.jpg", content, "image/jpeg")
+            message["photo"] = []
+            for width, height in [(90, 67), (320, 240), (800, 600)]:
+                file_id = f"{info['file_id']}_{width}"
+                self._files[file_id] = info
+                message["photo"].append(
+                    {
+                        "file_id": file_id,
+                        "file_unique_id": f"{info['file_unique_id']}_{width}",
+                        "width": width,
+                        "height": height,
+                        "file_size": len(content),
+                    }
+                )
+        return self.queue_update(update)
+
     def press(
         self, user_id: int, message: dict[str, Any] | int, data: str, *, chat_id: int | None = None
     ) -> dict[str, Any]:
