@@ -1,0 +1,316 @@
+"""Campaign figures by unit: members, pledges, quizzes and study, rolled up the unit tree.
+
+A handful of GROUP BY `member.unit_id` queries restricted to the subtree (by `Unit.path` prefix)
+give each unit's own figures; they are then added up along the unit paths in Python. No query per
+unit and no member rows are loaded, so the cost depends on the rows aggregated, not on the units.
+
+Who counts: a member whose data is not deleted, or a deleted (anonymized) member who submitted a
+pledge in the campaign: their pledge still counts. Every figure counts the same members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Float, and_, case, cast, exists, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from bot.catalog import Campaign
+from bot.models import Member, Pledge, PledgeStatus, QuizAttempt, StudyProgress, Unit
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFigures:
+    """One unit's figures over its whole subtree (or, from `StatsTree.own`, its own members)."""
+
+    unit_id: int | None  # None for the "all units" total of an admin
+    code: str  # "" for the "all units" total
+    name: str  # "" for the "all units" total: the caller names it
+    depth: int  # -1 for the "all units" total
+    members: int
+    party_members: int
+    submitted: int  # pledges submitted at least once (returned ones included)
+    on_time: int
+    late: int
+    approved: int
+    returned: int  # returned for changes and not resubmitted yet
+    not_submitted: int
+    quiz_takers: int  # members with a finished attempt at one of the campaign's quizzes
+    quiz_passed: int  # takers who passed at least once
+    avg_score_pct: float | None  # average of each taker's best score, in %
+    studied: int  # members who completed the campaign's yearly topic
+
+    @property
+    def completion_pct(self) -> float | None:
+        """Submitted pledges per member, in %; None without members."""
+        return 100 * self.submitted / self.members if self.members else None
+
+    @property
+    def pass_rate_pct(self) -> float | None:
+        """Quiz takers who passed, in %; None without takers."""
+        return 100 * self.quiz_passed / self.quiz_takers if self.quiz_takers else None
+
+    @property
+    def waiting(self) -> int:
+        """Submitted pledges neither approved nor returned: waiting for an officer."""
+        return self.submitted - self.approved - self.returned
+
+
+@dataclass
+class _Tally:
+    """Mutable counters of one unit while rolling up."""
+
+    members: int = 0
+    party_members: int = 0
+    submitted: int = 0
+    late: int = 0
+    approved: int = 0
+    returned: int = 0
+    quiz_takers: int = 0
+    quiz_passed: int = 0
+    score_sum: float = 0.0  # sum of the takers' best scores in %
+    studied: int = 0
+
+    def add(self, other: _Tally) -> None:
+        for f in _TALLY_FIELDS:
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
+_TALLY_FIELDS = tuple(f.name for f in fields(_Tally))
+
+
+@dataclass(frozen=True)
+class _UnitRow:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    path: str
+    depth: int
+
+
+def _figures(unit: _UnitRow | None, t: _Tally) -> UnitFigures:
+    return UnitFigures(
+        unit_id=unit.id if unit else None,
+        code=unit.code if unit else "",
+        name=unit.name if unit else "",
+        depth=unit.depth if unit else -1,
+        members=t.members,
+        party_members=t.party_members,
+        submitted=t.submitted,
+        on_time=t.submitted - t.late,
+        late=t.late,
+        approved=t.approved,
+        returned=t.returned,
+        not_submitted=t.members - t.submitted,
+        quiz_takers=t.quiz_takers,
+        quiz_passed=t.quiz_passed,
+        avg_score_pct=t.score_sum / t.quiz_takers if t.quiz_takers else None,
+        studied=t.studied,
+    )
+
+
+class StatsTree:
+    """The figures of every unit under `top` (or of every unit), rolled up over subtrees."""
+
+    def __init__(self, top: _UnitRow | None, units: dict[int, _UnitRow], own: dict[int, _Tally]):
+        self._top = top
+        self._units = units
+        self._kids: dict[int | None, list[int]] = {}
+        for row in sorted(units.values(), key=lambda u: (u.name.casefold(), u.code)):
+            if top is None or row.id != top.id:
+                self._kids.setdefault(row.parent_id, []).append(row.id)
+        self._own = {uid: _figures(units[uid], t) for uid, t in own.items() if uid in units}
+        rolled: dict[int, _Tally] = {uid: _Tally() for uid in units}
+        everything = _Tally()
+        for uid, tally in own.items():
+            if uid not in units:
+                continue
+            everything.add(tally)
+            for step in units[uid].path.strip("/").split("/"):
+                if step and int(step) in rolled:
+                    rolled[int(step)].add(tally)
+        self._rolled = {uid: _figures(units[uid], t) for uid, t in rolled.items()}
+        self.total = self._rolled[top.id] if top is not None else _figures(None, everything)
+
+    def _key(self, unit_id: int | None) -> int | None:
+        return self._top.id if unit_id is None and self._top is not None else unit_id
+
+    def children(self, unit_id: int | None) -> list[UnitFigures]:
+        """The unit's children (None: those of the top; for an admin, the roots), by name,
+        each rolled up over its subtree."""
+        return [self._rolled[k] for k in self._kids.get(self._key(unit_id), [])]
+
+    def rows(self) -> list[UnitFigures]:
+        """Every unit under the top (the top itself excluded: it is `total`), in tree pre-order,
+        each rolled up over its subtree."""
+        return [self._rolled[uid] for uid in self._walk(self._key(None))]
+
+    def _walk(self, parent: int | None) -> Iterator[int]:
+        for uid in self._kids.get(parent, []):
+            yield uid
+            yield from self._walk(uid)
+
+    def unit(self, unit_id: int) -> UnitFigures | None:
+        """One unit of the tree, rolled up over its subtree."""
+        return self._rolled.get(unit_id)
+
+    def own(self, unit_id: int | None) -> UnitFigures | None:
+        """The figures of the members registered directly in this unit, not in its children."""
+        key = self._key(unit_id)
+        return self._own.get(key) if key is not None else None
+
+    @property
+    def unit_count(self) -> int:
+        """Units under the top, the top excluded."""
+        return len(self._units) - (1 if self._top is not None else 0)
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+def _in_subtree(top: Unit | None) -> Any:
+    """Members of the top's subtree; everyone without a top."""
+    if top is None:
+        return True
+    units = sa_select(col(Unit.id)).where(col(Unit.path).startswith(top.path))
+    return col(Member.unit_id).in_(units)
+
+
+def _submitted(campaign_id: str) -> Any:
+    return and_(col(Pledge.campaign_id) == campaign_id, col(Pledge.first_submitted_at).is_not(None))
+
+
+def _counted(campaign_id: str) -> Any:
+    """A member counts unless deleted; a deleted one still counts with a submitted pledge."""
+    kept = exists().where(col(Pledge.member_id) == Member.id, _submitted(campaign_id))
+    return or_(col(Member.deleted_at).is_(None), kept)
+
+
+def _flag(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _units(session: Session, top: Unit | None) -> dict[int, _UnitRow]:
+    query = sa_select(
+        col(Unit.id),
+        col(Unit.code),
+        col(Unit.name),
+        col(Unit.parent_id),
+        col(Unit.path),
+        col(Unit.depth),
+    )
+    if top is not None:
+        query = query.where(col(Unit.path).startswith(top.path))
+    return {r[0]: _UnitRow(*r) for r in session.execute(query)}
+
+
+def _own_tallies(session: Session, campaign: Campaign, top: Unit | None) -> dict[int, _Tally]:
+    """Each unit's own figures (members registered directly in it), from four GROUP BY queries."""
+    own: dict[int, _Tally] = {}
+
+    def tally(unit_id: int) -> _Tally:
+        return own.setdefault(unit_id, _Tally())
+
+    scope = _in_subtree(top)
+    members = (
+        sa_select(col(Member.unit_id), func.count(), _flag(col(Member.party_member)))
+        .where(col(Member.deleted_at).is_(None), scope)
+        .group_by(col(Member.unit_id))
+    )
+    for unit_id, count, party in session.execute(members):
+        t = tally(unit_id)
+        t.members += count
+        t.party_members += party or 0
+
+    deleted = col(Member.deleted_at).is_not(None)
+    pledged = (
+        sa_select(
+            col(Member.unit_id),
+            func.count(),
+            _flag(col(Pledge.late)),
+            _flag(col(Pledge.status) == PledgeStatus.APPROVED),
+            _flag(col(Pledge.status) == PledgeStatus.RETURNED),
+            _flag(deleted),
+            _flag(and_(deleted, col(Member.party_member))),
+        )
+        .select_from(Pledge)
+        .join(Member, col(Member.id) == Pledge.member_id)
+        .where(_submitted(campaign.id), scope)
+        .group_by(col(Member.unit_id))
+    )
+    for unit_id, count, late, approved, returned, gone, gone_party in session.execute(pledged):
+        t = tally(unit_id)
+        t.submitted += count
+        t.late += late or 0
+        t.approved += approved or 0
+        t.returned += returned or 0
+        t.members += gone or 0  # deleted members counted for their pledge
+        t.party_members += gone_party or 0
+
+    counted = _counted(campaign.id)
+    # each taker's best first (from the attempts alone), then by unit: cheaper than grouping the
+    # join of every attempt with its member
+    attempts = [
+        col(QuizAttempt.campaign_id) == campaign.id,
+        col(QuizAttempt.finished_at).is_not(None),
+        col(QuizAttempt.total) > 0,
+    ]
+    if top is not None:
+        attempts.append(col(QuizAttempt.member_id).in_(sa_select(col(Member.id)).where(scope)))
+    pct = cast(col(QuizAttempt.score), Float) * 100.0 / col(QuizAttempt.total)
+    best = (
+        sa_select(
+            col(QuizAttempt.member_id).label("member_id"),
+            func.max(case((col(QuizAttempt.passed), 1), else_=0)).label("passed"),
+            func.max(pct).label("pct"),
+        )
+        .where(*attempts)
+        .group_by(col(QuizAttempt.member_id))
+        .subquery()
+    )
+    quiz = (
+        sa_select(col(Member.unit_id), func.count(), func.sum(best.c.passed), func.sum(best.c.pct))
+        .select_from(best)
+        .join(Member, col(Member.id) == best.c.member_id)
+        .where(counted)
+        .group_by(col(Member.unit_id))
+    )
+    for unit_id, takers, passed, score_sum in session.execute(quiz):
+        t = tally(unit_id)
+        t.quiz_takers += takers
+        t.quiz_passed += passed or 0
+        t.score_sum += float(score_sum or 0)
+
+    studied = (
+        sa_select(col(Member.unit_id), func.count())
+        .select_from(StudyProgress)
+        .join(Member, col(Member.id) == StudyProgress.member_id)
+        .where(
+            col(StudyProgress.topic_id) == campaign.topic,
+            col(StudyProgress.completed_at).is_not(None),
+            counted,
+            scope,
+        )
+        .group_by(col(Member.unit_id))
+    )
+    for unit_id, count in session.execute(studied):
+        tally(unit_id).studied += count
+    return own
+
+
+def tree(session: Session, campaign: Campaign, top: Unit | None) -> StatsTree:
+    """The campaign's figures for the top unit's subtree (None: every unit, for an admin)."""
+    units = _units(session, top)
+    top_row = units.get(top.id) if top is not None and top.id is not None else None
+    if top is not None and top_row is None:
+        raise ValueError(f"unit {top.id} is not in the database")
+    # A large part of the tree is read whole (units outside it are ignored when rolling up): a
+    # full scan beats looking up most members unit by unit. A small subtree is filtered in SQL.
+    every_unit = session.execute(sa_select(func.count(col(Unit.id)))).scalar() or 0
+    narrow = top is not None and 2 * len(units) < every_unit
+    own = _own_tallies(session, campaign, top if narrow else None)
+    return StatsTree(top_row, units, own)
