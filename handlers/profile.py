@@ -1,19 +1,32 @@
-"""/toi: my profile."""
+"""/toi: my profile, what I receive, and my rights over my data: export it, or withdraw consent
+and have it erased (Law 91/2025/QH15, Decree 356/2025/NĐ-CP)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
 from bot.flow import Context, Router
-from bot.messages import Option
-from bot.models import Member, Unit
-from bot.services import campaigns, pledges, quizzes, study, units
+from bot.messages import Option, to_plain
+from bot.models import Member, Pledge, StudyProgress, Unit
+from bot.pledgebook import sections_for
+from bot.services import audit, campaigns, pledges, privacy, quizzes, study, units
 from bot.services.members import group_key, initials
+from bot.services.privacy import Export, Part
 from bot.texts import Raw
 from bot.timefmt import fmt_date, fmt_datetime, fmt_duration
+from handlers.audit import describe
+from handlers.pledge import rating_label
 from handlers.pledge import status_text as pledge_status
+
+logger = logging.getLogger(__name__)
 
 router = Router("profile")
 
 PREFS = "prefs"
+CONFIRM_ERASE = "confirm_erase"
 
 
 def card(ctx: Context, member: Member) -> str:
@@ -108,6 +121,8 @@ def _ask_prefs(ctx: Context, member: Member) -> None:
         Option(
             ctx.t("profile.news_on" if member.mute_announcements else "profile.news_off"), "news"
         ),
+        Option(ctx.t("privacy.export_button"), "export"),
+        Option(ctx.t("privacy.erase_button"), "erase"),
     ]
     ctx.begin(router.name, PREFS)
     ctx.ask(text, options)
@@ -116,7 +131,16 @@ def _ask_prefs(ctx: Context, member: Member) -> None:
 @router.step(PREFS)
 def on_prefs(ctx: Context) -> None:
     member = ctx.actor.member
-    assert member is not None
+    if member is None:  # erased meanwhile, from another chat
+        ctx.finish()
+        ctx.say("privacy.already_erased")
+        return
+    if ctx.choice == "export":
+        _export(ctx, member)  # the state is unchanged: the buttons above stay usable
+        return
+    if ctx.choice == "erase":
+        _ask_erase(ctx)
+        return
     if ctx.choice == "posts":
         member.mute_anniversaries = not member.mute_anniversaries
     elif ctx.choice == "news":
@@ -129,3 +153,270 @@ def on_prefs(ctx: Context) -> None:
     ctx.session.add(member)
     ctx.say("profile.prefs_saved")
     _ask_prefs(ctx, member)
+
+
+# --- my data: export ----------------------------------------------------------------------------
+
+
+def _export(ctx: Context, member: Member) -> None:
+    """Everything the bot holds about the member: a readable DOCX and the same as JSON."""
+    assert member.id is not None
+    data = privacy.collect(ctx.session, member)
+    title = _plain(ctx, "privacy.docx.title")
+    intro = [
+        _plain(ctx, "privacy.docx.exported", at=fmt_datetime(ctx.now, ctx.settings.tz)),
+        _plain(ctx, "privacy.docx.intro"),
+    ]
+    document = privacy.render_docx(title, intro, _parts(ctx, data))
+    ctx.say("privacy.export_sent")
+    stem = f"du-lieu-ca-nhan-{member.id}"
+    ctx.document(document, f"{stem}.docx", ctx.t("privacy.docx_caption"))
+    ctx.document(privacy.as_json(data, now=ctx.now), f"{stem}.json", ctx.t("privacy.json_caption"))
+    audit.record(ctx.session, actor=ctx.actor.ref, action="data_export", member=member.id)
+    logger.info("member=%s exported their data", member.id)
+
+
+def _plain(ctx: Context, key: str, **values: Any) -> str:
+    """A text for the DOCX: plain, the values exactly as stored (no HTML escaping)."""
+    return to_plain(ctx.t(key, **values))
+
+
+def _parts(ctx: Context, data: Export) -> list[Part]:
+    m = data.member
+    tz = ctx.settings.tz
+
+    def when(dt: datetime | None) -> str:
+        return fmt_datetime(dt, tz)
+
+    def label(key: str, **values: Any) -> str:
+        return _plain(ctx, f"privacy.docx.{key}", **values)
+
+    def yes_no(value: bool) -> str:
+        return _plain(ctx, "common.yes" if value else "common.no")
+
+    none = [label("none")]
+    name = m.full_name or "—"
+    parts = [
+        Part(
+            label("profile"),
+            [
+                (label("member_id"), f"#{m.id}"),
+                (label("name"), name),
+                (label("unit"), " › ".join(u.name for u in data.unit_chain) or "—"),
+                (label("group"), _plain(ctx, group_key(m.group))),
+                (label("party"), yes_no(m.party_member)),
+                (label("board_name"), initials(name) if m.initials_only else name),
+                (label("registered"), when(m.created_at)),
+                (label("updated"), when(m.updated_at)),
+            ],
+        ),
+        Part(
+            label("consent"),
+            [
+                (label("consent_at"), when(m.consent_at)),
+                (label("consent_version"), m.consent_version or "—"),
+            ],
+        ),
+        Part(
+            label("identities"),
+            [
+                label(
+                    "identity_line",
+                    platform=_platform(ctx, i.platform),
+                    user=i.platform_user_id,
+                    chat=i.chat_id,
+                    since=when(i.created_at),
+                )
+                + (label("blocked") if i.blocked else "")
+                for i in data.identities
+            ]
+            or none,
+        ),
+        Part(
+            label("roles"),
+            [_plain(ctx, "roles.member")]
+            + [
+                label(
+                    "role_line",
+                    role=_plain(ctx, f"roles.{r.role}") if f"roles.{r.role}" in ctx.t else r.role,
+                    unit=data.units[r.unit_id].name if r.unit_id in data.units else "—",
+                    at=when(r.granted_at),
+                    by=r.granted_by,
+                )
+                for r in data.roles
+            ],
+        ),
+        Part(
+            label("prefs"),
+            [
+                (
+                    label("posts"),
+                    _plain(ctx, "profile.off" if m.mute_anniversaries else "profile.on"),
+                ),
+                (
+                    label("news"),
+                    _plain(ctx, "profile.off" if m.mute_announcements else "profile.on"),
+                ),
+            ],
+        ),
+        Part(label("study"), [_study_line(ctx, p) for p in data.progress] or none),
+        _quiz_part(ctx, data, label),
+    ]
+    parts += [_pledge_part(ctx, p, m, label) for p in data.pledges] or [
+        Part(label("pledges"), none)
+    ]
+    parts.append(
+        Part(
+            label("links"),
+            [
+                label(
+                    "link_line",
+                    platform=_platform(ctx, g.platform),
+                    chat=g.chat_id,
+                    unit=data.units[g.unit_id].name if g.unit_id in data.units else "—",
+                    at=when(g.linked_at),
+                )
+                + ("" if g.active else label("link_off"))
+                for g in data.links
+            ]
+            or none,
+        )
+    )
+    head = [label(k) for k in ("audit_at", "audit_who", "audit_action", "audit_detail")]
+    rows = [
+        [when(r.at), r.actor, to_plain(action), to_plain(detail)]
+        for r, (action, detail) in zip(data.audit, describe(ctx, data.audit), strict=True)
+    ]
+    parts.append(Part(label("audit"), [] if rows else none, [head, *rows] if rows else []))
+    return parts
+
+
+def _platform(ctx: Context, platform: str) -> str:
+    key = f"privacy.platforms.{platform}"
+    return _plain(ctx, key) if key in ctx.t else platform
+
+
+def _topic(ctx: Context, topic_id: str) -> str:
+    topic = ctx.content.catalog.topics.get(topic_id)
+    return str(topic.short_title) if topic else topic_id
+
+
+def _study_line(ctx: Context, row: StudyProgress) -> str:
+    topic = ctx.content.catalog.topics.get(row.topic_id)
+    if row.completed_at:
+        state = _plain(
+            ctx, "profile.studied_done", date=fmt_date(row.completed_at, ctx.settings.tz)
+        )
+    else:
+        total = len(topic.sections) if topic else "?"
+        state = _plain(ctx, "profile.studied_progress", n=row.section_index + 1, total=total)
+    return f"{_topic(ctx, row.topic_id)}: {state}"
+
+
+def _quiz_part(ctx: Context, data: Export, label: Callable[..., str]) -> Part:
+    """Every attempt: date, topic, score, time."""
+    if not data.attempts:
+        return Part(label("quizzes"), [label("none")])
+    head = [label(f"quiz_{k}") for k in ("date", "topic", "score", "time")]
+    rows = []
+    for a in data.attempts:
+        if a.finished_at is None:
+            time = label("quiz_running")
+        elif a.timed_out:
+            time = label("quiz_timed_out")
+        else:
+            time = fmt_duration(a.elapsed_seconds or 0)
+        score = f"{a.score}/{a.total}" + (_plain(ctx, "profile.quiz_passed") if a.passed else "")
+        rows.append([fmt_date(a.started_at, ctx.settings.tz), _topic(ctx, a.topic_id), score, time])
+    return Part(label("quizzes"), [], [head, *rows])
+
+
+def _pledge_part(ctx: Context, pledge: Pledge, member: Member, label: Callable[..., str]) -> Part:
+    """Status, times, the text as submitted (and the draft if it differs), the self-assessment."""
+    tz = ctx.settings.tz
+    timing = "—"
+    if pledge.first_submitted_at is not None:
+        timing = _plain(ctx, "pledge.late" if pledge.late else "pledge.on_time")
+    lines: list[tuple[str, str] | str] = [
+        to_plain(pledge_status(ctx, pledge)),
+        (label("revision"), str(pledge.revision)),
+        (label("first_submitted"), fmt_datetime(pledge.first_submitted_at, tz)),
+        (label("submitted"), fmt_datetime(pledge.submitted_at, tz)),
+        (label("timing"), timing),
+        (label("reviewed"), fmt_datetime(pledge.reviewed_at, tz)),
+        (label("reviewer"), pledge.reviewer or "—"),
+    ]
+    for title, doc in (("content", pledge.content), ("draft", pledge.draft)):
+        if doc is None or (title == "draft" and not _differs(pledge)):
+            continue
+        lines.append(label(title))
+        group = str(doc.get("_group") or member.group)
+        for section in sections_for(group):
+            lines.append(_plain(ctx, f"pledge.sections.{section}") + ":")
+            items = [i["text"] for i in pledges.items(doc, section)]
+            lines += [f"– {text}" for text in items] or ["–"]
+        if doc.get("timeline"):
+            lines.append((label("timeline"), str(doc["timeline"])))
+    if pledge.assessment_status:
+        status = f"privacy.docx.assess.{pledge.assessment_status}"
+        lines += [
+            label("assessment"),
+            (label("assessment_status"), _plain(ctx, status) if status in ctx.t else "—"),
+            (label("assessment_submitted"), fmt_datetime(pledge.assessment_submitted_at, tz)),
+        ]
+        for n, row in enumerate(pledge.assessment or [], 1):
+            result = row.get("result")
+            key = f"pledge.results.{result}"
+            verdict = _plain(ctx, key) if key in ctx.t else str(result or "—")
+            note = f" ({row['note']})" if row.get("note") else ""
+            lines.append(f"{n}. {row.get('text', '')}: {verdict}{note}")
+        lines += [
+            (label("rating"), rating_label(ctx, pledge.rating)),
+            (label("assessment_reviewed"), fmt_datetime(pledge.assessment_reviewed_at, tz)),
+            (label("assessment_comment"), pledge.assessment_comment or "—"),
+        ]
+    return Part(label("pledge", year=pledge.year), lines)
+
+
+def _differs(pledge: Pledge) -> bool:
+    """A draft worth showing: never submitted, or changed since."""
+    return pledge.content is None or pledges.has_unsent_changes(pledge)
+
+
+# --- my data: withdraw consent and erase --------------------------------------------------------
+
+
+def _ask_erase(ctx: Context) -> None:
+    """Exactly what will be erased and what will be kept, and why; then a clear choice."""
+    ctx.begin(router.name, CONFIRM_ERASE)
+    ctx.ask(
+        ctx.t("privacy.confirm"),
+        [
+            Option(ctx.t("privacy.confirm_yes"), "erase"),
+            Option(ctx.t("privacy.confirm_no"), "keep"),
+        ],
+        columns=2,
+    )
+
+
+@router.step(CONFIRM_ERASE)
+def on_confirm_erase(ctx: Context) -> None:
+    member = ctx.actor.member
+    if member is None:  # erased meanwhile, from another chat
+        ctx.finish()
+        ctx.say("privacy.already_erased")
+        return
+    if ctx.choice == "keep":
+        ctx.finish()
+        ctx.say("privacy.kept")
+        return
+    if ctx.choice != "erase":
+        ctx.say("privacy.need_choice")
+        _ask_erase(ctx)
+        return
+    incoming = ctx.incoming
+    chat = (incoming.platform, incoming.chat_id, incoming.user_id)
+    privacy.erase(ctx.session, member, now=ctx.now, chat=chat)
+    ctx.finish()
+    ctx.say("privacy.erased")
+    logger.info("member=%s withdrew consent; personal data erased", member.id)

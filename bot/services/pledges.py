@@ -355,20 +355,23 @@ def not_submitted(session: Session, *, campaign_id: str, paths: list[str] | None
 def counts_by_unit(
     session: Session, *, campaign_id: str, paths: list[str] | None
 ) -> list[UnitCount]:
-    """Per unit with members: members, not yet submitted, returned and not resubmitted."""
+    """Per unit with members: members, not yet submitted, returned and not resubmitted. A member
+    who erased their data still counts, anonymously, if they had submitted: the unit did get
+    that pledge; one who had not is no longer counted at all."""
+    living = col(Member.deleted_at).is_(None)
     rows = session.execute(
         select(
             col(Member.unit_id),
             func.count(col(Member.id)),
             func.count(col(Member.id)) - func.count(col(Pledge.first_submitted_at)),
-            func.sum(case((col(Pledge.status) == PledgeStatus.RETURNED, 1), else_=0)),
+            func.sum(case((and_(living, col(Pledge.status) == PledgeStatus.RETURNED), 1), else_=0)),
         )
         .join(Unit, col(Unit.id) == Member.unit_id)
         .outerjoin(
             Pledge,
             and_(col(Pledge.member_id) == Member.id, col(Pledge.campaign_id) == campaign_id),
         )
-        .where(col(Member.deleted_at).is_(None), _in_paths(paths))
+        .where(or_(living, col(Pledge.first_submitted_at).is_not(None)), _in_paths(paths))
         .group_by(col(Member.unit_id))
     ).all()
     return [UnitCount(r[0], r[1], r[2], r[3] or 0) for r in rows]
