@@ -71,6 +71,9 @@ class Unit(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
+    # per-unit figures (stats, reports) read only this index: no table rows
+    __table_args__ = (Index("ix_member_unit_figures", "unit_id", "deleted_at", "party_member"),)
+
     id: int | None = Field(default=None, primary_key=True)
     full_name: str | None = Field(default=None, max_length=100)
     search_name: str | None = Field(default=None, max_length=100, index=True)
@@ -155,6 +158,10 @@ class QuizAttempt(SQLModel, table=True):
     __table_args__ = (
         Index("ix_quizattempt_board", "campaign_id", "topic_id", "finished_at"),
         Index("ix_quizattempt_member_topic", "member_id", "topic_id"),
+        Index(  # covers the stats and reports: the best score per member without the JSON rows
+            "ix_quizattempt_campaign_member",
+            *("campaign_id", "member_id", "topic_id", "finished_at", "score", "total", "passed"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -200,6 +207,10 @@ class Pledge(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("member_id", "campaign_id"),
         Index("ix_pledge_campaign_status", "campaign_id", "status"),
+        Index(  # covers the stats: the campaign's pledges per member without the JSON rows
+            "ix_pledge_campaign_member",
+            *("campaign_id", "member_id", "first_submitted_at", "status", "late"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,14 +8,17 @@ from bot.flow import Router
 def routers() -> list[Router]:
     from handlers import (
         admin,
+        audit,
         broadcast,
         groups,
         help,
         pledge,
         profile,
         quiz,
+        report,
         review,
         start,
+        stats,
         study,
     )
 
@@ -25,9 +28,12 @@ def routers() -> list[Router]:
         quiz.router,
         pledge.router,
         review.router,
+        stats.router,
+        report.router,
         broadcast.router,
         groups.router,
         profile.router,
+        audit.router,
         help.router,
         admin.router,
     ]

@@ -1,0 +1,134 @@
+"""/baocao: the periodic report of the caller's scope, as an XLSX of the figures and a DOCX
+skeleton of the report outline. Officers report on their subtrees; admins on everything or on
+any unit. Every export is in the audit log."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.catalog import Campaign
+from bot.flow import Context, Router
+from bot.messages import Option
+from bot.models import RoleName, Unit
+from bot.services import audit, campaigns, reports
+from handlers import unitpick
+from handlers.stats import View
+from handlers.stats import _views as views  # the scopes /thongke offers: the same here
+
+logger = logging.getLogger(__name__)
+
+router = Router("report")
+
+SCOPE = "scope"
+PICK = "pick"
+PICK_UNIT = "pick_unit"
+VIEW = "view:"
+
+
+@router.command("baocao", role=RoleName.OFFICER)
+def begin(ctx: Context) -> None:
+    """Export at once when there is one scope; otherwise ask which."""
+    found = views(ctx)
+    if not found:
+        ctx.say("report.no_campaign")
+        return
+    if len(found) == 1 and not ctx.actor.is_admin:
+        _export(ctx, found[0].top, found[0].campaign)
+        return
+    ctx.begin(router.name, SCOPE)
+    _ask_scope(ctx, found)
+
+
+def _ask_scope(ctx: Context, found: list[View]) -> None:
+    """An officer's units; for an admin every tree (or all units at once), or any unit."""
+    options = [
+        Option(v.top.name[:60] if v.top is not None else ctx.t("report.scope_all"), VIEW + v.key)
+        for v in found
+    ]
+    if ctx.actor.is_admin:
+        options.append(Option(ctx.t("report.scope_pick"), PICK_UNIT))
+    if not options:  # the campaign went away meanwhile
+        ctx.finish()
+        ctx.say("report.no_campaign")
+        return
+    ctx.ask(ctx.t("report.ask_scope"), options)
+
+
+@router.step(SCOPE)
+def on_scope(ctx: Context) -> None:
+    choice = ctx.choice or ""
+    found = views(ctx)
+    view = next((v for v in found if VIEW + v.key == choice), None)
+    if view is not None:
+        _export(ctx, view.top, view.campaign)
+        return
+    if choice == PICK_UNIT and ctx.actor.is_admin:
+        ctx.goto(PICK)
+        unitpick.offer(ctx, None, intro=ctx.t("report.pick_unit"))
+        return
+    ctx.say("report.need_choice")
+    _ask_scope(ctx, found)
+
+
+@router.step(PICK)
+def on_pick(ctx: Context) -> None:
+    unit = unitpick.handle(ctx)
+    if unit is not None and ctx.actor.can_manage(unit):
+        _export_unit(ctx, unit)
+
+
+def _export_unit(ctx: Context, unit: Unit) -> None:
+    assert unit.id is not None
+    year = ctx.now.astimezone(ctx.settings.tz).year
+    campaign = ctx.content.catalog.campaign_for(campaigns.root_code(ctx.session, unit.id), year)
+    if campaign is None:
+        ctx.finish()
+        ctx.say("report.no_campaign_unit", unit=unit.name)
+        return
+    _export(ctx, unit, campaign)
+
+
+def _export(ctx: Context, top: Unit | None, campaign: Campaign) -> None:
+    """Build both documents, send them, record who exported what."""
+    ctx.finish()
+    scope = top.name if top is not None else ctx.t("report.all_units")
+    ctx.say("report.preparing", scope=scope, year=campaign.year)
+    report = reports.build(
+        ctx.session,
+        texts=ctx.t,
+        catalog=ctx.content.catalog,
+        campaign=campaign,
+        top=top,
+        tz=ctx.settings.tz,
+        now=ctx.now,
+    )
+    stem = f"bao-cao-{top.code if top is not None else 'tat-ca'}-{campaign.year}"
+    ctx.document(
+        report.xlsx,
+        f"{stem}.xlsx",
+        ctx.t("report.xlsx_caption", scope=scope, year=campaign.year),
+    )
+    ctx.document(
+        report.docx,
+        f"{stem}.docx",
+        ctx.t("report.docx_caption", scope=scope, year=campaign.year),
+    )
+    ctx.say("report.ready", members=report.members, units=report.units)
+    unit_id = top.id if top is not None else None
+    audit.record(
+        ctx.session,
+        actor=ctx.actor.ref,
+        action="report_export",
+        unit=unit_id,
+        campaign=campaign.id,
+        units=report.units,
+        members=report.members,
+    )
+    logger.info(
+        "report_export actor=%s unit=%s campaign=%s units=%d members=%d",
+        ctx.actor.ref,
+        unit_id,
+        campaign.id,
+        report.units,
+        report.members,
+    )

@@ -1,0 +1,534 @@
+"""/baocao: the XLSX (summary by unit, members, Phụ lục 1) and the DOCX outline, read back with
+openpyxl and python-docx; the scope of officers, the admin's choice, the audit trail."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import docx
+import openpyxl
+import pytest
+from sqlmodel import Session, select
+
+from bot.app import build_app, load_demo_units
+from bot.channels.memory import MemoryChat
+from bot.messages import Document
+from bot.models import (
+    AuditLog,
+    Identity,
+    Member,
+    Pledge,
+    QuizAttempt,
+    RoleGrant,
+    StudyProgress,
+    Unit,
+)
+from bot.services import reports
+from tests.helpers import Clock, register
+
+NOW = datetime(2026, 5, 2, 3, 0, tzinfo=UTC)  # 10:00 on 02/05/2026 in Vietnam
+CAMPAIGN = "demo-2026"
+TOPIC = "dan-chu-phap-che-2024"  # the demo campaign's yearly topic; its quizzes: 7 dám, this one
+SEVEN = "bay-dam-2024"
+ON_TIME = datetime(2026, 3, 20, 1, 30, tzinfo=UTC)  # 08:30 on 20/03/2026
+LATE = datetime(2026, 4, 12, 9, 15, tzinfo=UTC)  # 16:15 on 12/04/2026, after the 10/04 deadline
+OFFICER = "501"
+DELETED = "(đã xoá dữ liệu)"
+
+
+@pytest.fixture
+def rapp(settings, content):  # type: ignore[no-untyped-def]
+    admins = {"memory": {"admin"}}
+    built = build_app(settings, clock=Clock(NOW), content=content, extra_admins=admins)
+    load_demo_units(built)
+    yield built
+    built.db.dispose()
+
+
+def _unit(s: Session, code: str) -> Unit:
+    return s.exec(select(Unit).where(Unit.code == code)).one()
+
+
+def _member(
+    s: Session,
+    code: str,
+    name: str | None,
+    group: str,
+    *,
+    party: bool = False,
+    pledge: str | None = None,  # draft, submitted, approved, returned
+    submitted: datetime | None = None,
+    studied: bool | None = None,  # None: never opened; False: started, not finished
+    quizzes: tuple[tuple[str, int, int, bool], ...] = (),  # (topic, score, total, passed)
+    deleted: bool = False,
+    user: str | None = None,
+) -> Member:
+    member = Member(
+        full_name=name,
+        search_name=name.lower() if name else None,
+        unit_id=_unit(s, code).id,  # type: ignore[arg-type]
+        group=group,
+        party_member=party,
+        consent_at=None if deleted else NOW - timedelta(days=90),
+        deleted_at=NOW - timedelta(days=1) if deleted else None,
+    )
+    s.add(member)
+    s.flush()
+    assert member.id is not None
+    if user is not None:
+        s.add(Identity(platform="memory", platform_user_id=user, chat_id=user, member_id=member.id))
+    if pledge is not None:
+        sent = submitted if pledge != "draft" else None
+        s.add(
+            Pledge(
+                member_id=member.id,
+                campaign_id=CAMPAIGN,
+                year=2026,
+                status=pledge,
+                revision=1 if sent else 0,
+                first_submitted_at=sent,
+                submitted_at=sent,
+                late=sent is not None and sent >= datetime(2026, 4, 9, 17, tzinfo=UTC),
+            )
+        )
+    if studied is not None:
+        s.add(
+            StudyProgress(
+                member_id=member.id,
+                topic_id=TOPIC,
+                section_index=3,
+                completed_at=NOW - timedelta(days=30) if studied else None,
+            )
+        )
+    for topic, score, total, passed in quizzes:
+        s.add(
+            QuizAttempt(
+                member_id=member.id,
+                campaign_id=CAMPAIGN,
+                topic_id=topic,
+                score=score,
+                total=total,
+                current=total,
+                started_at=NOW - timedelta(days=10),
+                finished_at=NOW - timedelta(days=10, minutes=-8),
+                elapsed_seconds=480,
+                passed=passed,
+            )
+        )
+    return member
+
+
+@pytest.fixture
+def tree(rapp) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Two districts of the demo tree with members of every kind; the officer of district A
+    ("LĐLĐ huyện An Phú") is a member registered in the district itself."""
+    with Session(rapp.db) as s:
+        officer = _member(
+            s, "LDLD-HUYEN-A", "Trần Văn Cán", "can_bo_cong_doan", party=True,
+            pledge="approved", submitted=ON_TIME, studied=True,
+            quizzes=((SEVEN, 9, 10, True),), user=OFFICER,
+        )  # fmt: skip
+        _member(
+            s, "CDCS-UBND-AP", "Lê Thị Bình", "cong_chuc", party=True,
+            pledge="submitted", submitted=LATE, studied=True,
+            quizzes=((TOPIC, 15, 20, False), (TOPIC, 18, 20, True)),
+        )  # fmt: skip
+        _member(
+            s, "CDCS-TTYT-AP", "Phạm Văn Cường", "vien_chuc",
+            pledge="returned", submitted=ON_TIME, studied=True,
+        )  # fmt: skip
+        _member(
+            s, "CDCS-CTY-MAY", "Ngô Thị Dung", "cong_nhan_lao_dong",
+            pledge="draft", quizzes=((SEVEN, 5, 10, False),),
+        )  # fmt: skip
+        _member(s, "CDCS-CTY-MAY", "Hồ Văn Em", "cong_nhan_lao_dong", party=True, studied=False)
+        _member(
+            s, "CDCS-TTYT-AP", None, "vien_chuc", party=True,
+            pledge="submitted", submitted=ON_TIME, studied=True, deleted=True,
+        )  # fmt: skip
+        _member(s, "CDCS-UBND-AP", None, "cong_chuc", deleted=True)  # no pledge: not counted
+        _member(
+            s, "CDCS-THPT-LTV", "Vũ Thị Giang", "vien_chuc", party=True,
+            pledge="approved", submitted=ON_TIME, studied=True,
+        )  # fmt: skip
+        _member(s, "CDCS-MN-HM", "Đỗ Văn Hải", "vien_chuc")
+        district = _unit(s, "LDLD-HUYEN-A")
+        s.add(RoleGrant(member_id=officer.id, role="officer", unit_id=district.id, granted_by="t"))
+        s.commit()
+        return {"district": district.id, "other": _unit(s, "CD-NGANH-GD").id}
+
+
+def documents(chat: MemoryChat) -> tuple[Document, Document]:
+    assert chat.last_response is not None
+    found = [r for r in chat.last_response.replies if isinstance(r, Document)]
+    assert [d.filename.rsplit(".", 1)[1] for d in found] == ["xlsx", "docx"]
+    return found[0], found[1]
+
+
+def workbook(document: Document) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(document.data))
+
+
+def values(ws: Any) -> list[list[Any]]:
+    return [list(row) for row in ws.iter_rows(values_only=True)]
+
+
+def summary_rows(ws: Any) -> dict[str, list[Any]]:
+    """Data rows of the summary sheet by unit name (stripped of its indentation)."""
+    return {str(r[0]): r for r in values(ws)[3:]}
+
+
+def member_rows(ws: Any) -> dict[str, list[Any]]:
+    return {str(r[1]): r for r in values(ws)[1:]}
+
+
+def docx_text(document: Document) -> str:
+    opened = docx.Document(io.BytesIO(document.data))
+    parts = [p.text for p in opened.paragraphs]
+    for table in opened.tables:
+        parts += [cell.text for row in table.rows for cell in row.cells]
+    parts += [p.text for p in opened.sections[0].footer.paragraphs]
+    return "\n".join(parts)
+
+
+# --- the officer of one district -----------------------------------------------------------------
+
+
+def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+    chat = MemoryChat(rapp.engine, OFFICER)
+    chat.say("/baocao")
+    text = chat.last_text()
+    assert "Đang lập báo cáo" in text and "LĐLĐ huyện An Phú" in text and "năm 2026" in text
+    assert "6</b> đoàn viên" not in text and "6 đoàn viên" in text  # plain text of the reply
+    xlsx, outline = documents(chat)
+    assert xlsx.filename == "bao-cao-LDLD-HUYEN-A-2026.xlsx"
+    assert outline.filename == "bao-cao-LDLD-HUYEN-A-2026.docx"
+
+    wb = workbook(xlsx)
+    assert wb.sheetnames == ["Tổng hợp", "Đoàn viên", "Phụ lục 1"]
+    ws = wb["Tổng hợp"]
+    assert "NĂM 2026" in ws["A1"].value and "LĐLĐ huyện An Phú" in ws["A2"].value
+    assert "02/05/2026 10:00" in ws["A2"].value
+    assert [c.value for c in ws[3]] == [
+        "Đơn vị", "Mã đơn vị", "Số đoàn viên", "Đảng viên", "Đã nộp bản đăng ký", "Tỷ lệ nộp",
+        "Đúng hạn", "Trễ hạn", "Đã duyệt", "Trả lại chưa nộp lại", "Chưa nộp",
+        "Đã học chuyên đề", "Tỷ lệ học", "Đã dự thi", "Thi đạt", "Điểm thi bình quân",
+    ]  # fmt: skip
+    assert ws.freeze_panes == "C4"
+    rows = summary_rows(ws)
+    assert list(rows) == [  # by name, as Vietnamese sorts: "Công" before "Cơ"
+        "CĐCS Công ty TNHH May Phú Thịnh",
+        "Tổ công đoàn Phân xưởng May 1",  # one level deeper
+        "CĐCS Cơ quan UBND huyện An Phú",
+        "CĐCS Trung tâm Y tế huyện An Phú",
+        "Tổng cộng",
+    ]
+    # members, party, submitted, rate, on time, late, approved, returned, missing, studied, rate,
+    # quiz takers, passed, average of the best scores
+    assert rows["CĐCS Cơ quan UBND huyện An Phú"][2:] == [
+        1,
+        1,
+        1,
+        1.0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        1,
+        1.0,
+        1,
+        1,
+        0.9,
+    ]
+    assert rows["CĐCS Trung tâm Y tế huyện An Phú"][2:12] == [2, 1, 2, 1.0, 2, 0, 0, 1, 0, 2]
+    assert rows["CĐCS Công ty TNHH May Phú Thịnh"][2:] == [
+        2,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        2,
+        0,
+        0,
+        1,
+        0,
+        0.5,
+    ]
+    total = rows["Tổng cộng"]
+    assert total[1] == "LDLD-HUYEN-A"
+    assert total[2:15] == [
+        6,
+        4,
+        4,
+        pytest.approx(4 / 6),
+        3,
+        1,
+        1,
+        1,
+        2,
+        4,
+        pytest.approx(4 / 6),
+        3,
+        2,
+    ]
+    assert total[15] == pytest.approx((0.9 + 0.9 + 0.5) / 3)
+    assert [ws.cell(r, 1).alignment.indent for r in (4, 5, 6)] == [0, 1, 0]
+    assert rows["Tổ công đoàn Phân xưởng May 1"][2] == 0
+    assert ws.cell(4, 6).number_format == "0.0%"
+
+    ws = wb["Đoàn viên"]
+    assert [c.value for c in ws[1]] == [
+        "STT", "Họ và tên", "Đơn vị", "Mã đơn vị", "Nhóm đối tượng", "Đảng viên", "Bản đăng ký",
+        "Thời gian nộp", "Đúng hạn / trễ hạn", "Đã học chuyên đề",
+        "Điểm thi cao nhất: 7 dám", "Điểm thi cao nhất: Dân chủ và pháp chế 2024",
+    ]  # fmt: skip
+    assert ws.freeze_panes == "C2"
+    people = member_rows(ws)
+    assert sorted(people) == sorted(
+        [DELETED, "Hồ Văn Em", "Lê Thị Bình", "Ngô Thị Dung", "Phạm Văn Cường", "Trần Văn Cán"]
+    )
+    assert [r[0] for r in values(ws)[1:]] == [1, 2, 3, 4, 5, 6]
+    assert [r[1] for r in values(ws)[1:]] == [  # unit by unit, as in the summary, then by name
+        "Trần Văn Cán",  # registered in the district itself
+        "Hồ Văn Em",
+        "Ngô Thị Dung",
+        "Lê Thị Bình",
+        "Phạm Văn Cường",
+        DELETED,
+    ]
+    assert people["Lê Thị Bình"][2:] == [
+        "CĐCS Cơ quan UBND huyện An Phú", "CDCS-UBND-AP", "Công chức", "Có", "Đã nộp, chờ duyệt",
+        datetime(2026, 4, 12, 16, 15), "Trễ hạn", "Có", None, 0.9,
+    ]  # fmt: skip
+    assert people["Trần Văn Cán"][4:] == [
+        "Cán bộ công đoàn", "Có", "Đã duyệt", datetime(2026, 3, 20, 8, 30), "Đúng hạn", "Có",
+        0.9, None,
+    ]  # fmt: skip
+    assert people["Phạm Văn Cường"][6:10] == [
+        "Trả lại để sửa",
+        datetime(2026, 3, 20, 8, 30),
+        "Đúng hạn",
+        "Có",
+    ]
+    assert people["Ngô Thị Dung"][6:] == ["Đang viết, chưa nộp", None, None, "Không", 0.5, None]
+    assert people["Hồ Văn Em"][5:10] == ["Có", "Chưa viết", None, None, "Không"]
+    assert people[DELETED][2:10] == [
+        "CĐCS Trung tâm Y tế huyện An Phú", "CDCS-TTYT-AP", "Viên chức", "Có",
+        "Đã nộp, chờ duyệt", datetime(2026, 3, 20, 8, 30), "Đúng hạn", "Có",
+    ]  # fmt: skip
+    assert ws["H2"].number_format == "dd/mm/yyyy hh:mm"
+    everything = str(values(ws)) + str(values(wb["Tổng hợp"]))
+    for outside in ("Vũ Thị Giang", "Đỗ Văn Hải", "Giáo dục", "Hoa Mai", "Lê Thánh Tông"):
+        assert outside not in everything
+
+    ws = wb["Phụ lục 1"]
+    assert ws["A1"].value == "PHỤ LỤC 1"
+    assert ws["A2"].value == "THÔNG KÊ kết quả tổ chức hội nghị quán triệt Chuyên đề năm 2026"
+    assert [ws.cell(4, c).value for c in range(1, 5)] == [
+        "Hình thức học tập", "Số hội nghị", "Số người Tham dự *",
+        "Đảng viên dự học/ tổng số đảng viên",
+    ]  # fmt: skip
+    assert [ws["D5"].value, ws["E5"].value] == ["Số lượng", "Tỷ lệ"]
+    assert {"D4:E4", "A4:A5", "B4:B5", "C4:C5"} <= {str(r) for r in ws.merged_cells.ranges}
+    assert [ws.cell(r, 1).value for r in range(6, 11)] == [
+        "Hội nghị cán bộ công đoàn chủ chốt cấp huyện",
+        "Hội nghị cán bộ Công đoàn chủ chốt cấp cơ sở",
+        "Hội nghị dành cho đoàn viên, CNVCLĐ",
+        "Học tập chuyên đề qua Trợ lý Công đoàn (chatbot)",
+        "Tổng số",
+    ]
+    for r in (6, 7, 8):  # the conferences: the officer fills them in
+        assert [ws.cell(r, c).value for c in range(2, 6)] == [None] * 4
+    assert [ws.cell(9, c).value for c in range(2, 6)] == [None, 4, 3, 0.75]  # 3 of 4 party members
+    assert [ws.cell(10, c).value for c in range(2, 5)] == [
+        "=SUM(B6:B9)",
+        "=SUM(C6:C9)",
+        "=SUM(D6:D9)",
+    ]
+    assert ws["E10"].value == '=IF(B13>0,D10/B13,"")'
+    assert ws["B13"].value == 4
+    assert ws["A11"].value == "* Cột số người tham dự bao gồm đảng viên và người chưa là đảng viên."
+    assert "004_068cd7e9f5177e9d" in str(values(ws))
+
+    text = docx_text(outline)
+    for heading in (
+        "ĐỀ CƯƠNG BÁO CÁO",
+        "Kết quả thực hiện Chỉ thị số 05-CT/TW của Bộ Chính trị về đẩy mạnh học tập và làm theo "
+        "tư tưởng, đạo đức, phong cách Hồ Chí Minh năm 2026",
+        "I. KẾT QUẢ THỰC HIỆN",
+        "1. Công tác lãnh đạo, chỉ đạo tổ chức thực hiện",
+        "- Kết quả tổ chức học tập, quán triệt Chuyên đề năm 2026 của Tỉnh",
+        "2. Việc học tập, quán triệt và sinh hoạt thường xuyên",
+        "3. Việc làm theo",
+        "4. Công tác tuyên truyền, biểu dương, khen thưởng",
+        "II. NHẬN XÉT, ĐÁNH GIÁ",
+        "3. Nguyên nhân (ưu điểm, hạn chế)",
+        "III. NHIỆM VỤ TRỌNG TÂM NĂM 2027",
+        "IV- KIẾN NGHỊ",
+        "PHỤ LỤC 1",
+        "THÔNG KÊ kết quả tổ chức hội nghị quán triệt Chuyên đề năm 2026",
+        "PHỤ LỤC 6",
+        "TÊN MÔ HÌNH",
+        "từ năm 2025 trở về trước",
+    ):
+        assert heading in text, heading
+    assert "Phạm vi: LĐLĐ huyện An Phú · Năm 2026" in text
+    assert "4/6 đoàn viên đã học hết (66,7%); đảng viên: 3/4 (75,0%)" in text
+    assert "3 đoàn viên dự thi, 2 người đạt (66,7%)" in text
+    assert "4/6 đoàn viên đã nộp (66,7%), trong đó 3 đúng hạn, 1 trễ hạn" in text
+    assert "2 đoàn viên chưa nộp" in text
+    assert "…" in text  # left for the officer
+    assert "content/seeds/004_068cd7e9f5177e9d.txt" in text  # the footer cites the guide
+    opened = docx.Document(io.BytesIO(outline.data))
+    annex1 = next(t for t in opened.tables if t.cell(0, 0).text == "Hình thức học tập")
+    bot_row = [c.text for c in annex1.rows[5].cells]
+    assert bot_row == ["Học tập chuyên đề qua Trợ lý Công đoàn (chatbot)", "", "4", "3", "75,0%"]
+    units = next(t for t in opened.tables if t.cell(0, 0).text == "Đơn vị")
+    assert [r.cells[0].text for r in units.rows[1:]] == [  # the district's children only
+        "CĐCS Công ty TNHH May Phú Thịnh",
+        "CĐCS Cơ quan UBND huyện An Phú",
+        "CĐCS Trung tâm Y tế huyện An Phú",
+        "Đoàn viên sinh hoạt trực tiếp tại LĐLĐ huyện An Phú",
+        "Tổng cộng",
+    ]
+    assert [r.cells[1].text for r in units.rows[1:]] == ["2", "1", "2", "1", "6"]  # adds up
+    assert "Vũ Thị Giang" not in text and "Giáo dục" not in text
+
+    with Session(rapp.db) as s:
+        logged = s.exec(select(AuditLog).where(AuditLog.action == "report_export")).one()
+    assert logged.actor == f"memory:{OFFICER}"
+    assert logged.detail == {
+        "unit": tree["district"], "campaign": CAMPAIGN, "units": 5, "members": 6,
+    }  # fmt: skip
+
+
+def test_officer_of_two_units_chooses_one(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+    with Session(rapp.db) as s:
+        me = s.exec(select(Identity).where(Identity.platform_user_id == OFFICER)).one()
+        s.add(
+            RoleGrant(member_id=me.member_id, role="officer", unit_id=tree["other"], granted_by="t")
+        )  # type: ignore[arg-type]
+        s.commit()
+    chat = MemoryChat(rapp.engine, OFFICER)
+    chat.say("/baocao")
+    labels = [o.label for o in chat.last_choices().options]
+    assert labels == ["LĐLĐ huyện An Phú", "Công đoàn ngành Giáo dục"]
+    chat.say("hello <b>there</b> 👋 " + "x" * 5000)  # typing instead of pressing
+    assert "bấm chọn một phạm vi" in chat.last_text()
+    first = chat.last_choices().options[0].data  # "LĐLĐ huyện An Phú"
+    chat.press("Giáo dục")
+    xlsx, _ = documents(chat)
+    people = member_rows(workbook(xlsx)["Đoàn viên"])
+    assert sorted(people) == ["Vũ Thị Giang", "Đỗ Văn Hải"]
+    chat.press_data(first)  # an old button, or a double tap: nothing more is exported
+    assert "tin nhắn cũ" in chat.last_text()
+    assert not [r for r in chat.last_response.replies if isinstance(r, Document)]  # type: ignore[union-attr]
+    with Session(rapp.db) as s:
+        assert len(s.exec(select(AuditLog).where(AuditLog.action == "report_export")).all()) == 1
+
+
+def test_a_member_is_refused(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+    chat = MemoryChat(rapp.engine, "77")
+    register(chat, name="Mai Văn Tư", unit="Mầm non Hoa Mai")
+    chat.say("/baocao")
+    assert "chỉ dành cho cán bộ công đoàn" in chat.last_text()
+    assert not [r for r in chat.last_response.replies if isinstance(r, Document)]  # type: ignore[union-attr]
+    with Session(rapp.db) as s:
+        assert s.exec(select(AuditLog).where(AuditLog.action == "report_export")).all() == []
+
+
+def test_admin_gets_the_whole_tree(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+    chat = MemoryChat(rapp.engine, "admin")
+    chat.say("/baocao")
+    assert [o.label for o in chat.last_choices().options] == [
+        "LĐLĐ tỉnh Mẫu",  # the one tree of the demo: all units
+        "🔎 Chọn một đơn vị…",
+    ]
+    chat.press("LĐLĐ tỉnh Mẫu")
+    xlsx, outline = documents(chat)
+    assert xlsx.filename == "bao-cao-LDLD-DEMO-2026.xlsx"
+    wb = workbook(xlsx)
+    people = member_rows(wb["Đoàn viên"])
+    assert len(people) == 8 and "Vũ Thị Giang" in people and "Đỗ Văn Hải" in people
+    rows = summary_rows(wb["Tổng hợp"])
+    assert list(rows)[:2] == ["Công đoàn ngành Giáo dục", "CĐCS Trường Mầm non Hoa Mai"]
+    assert len(rows) == 10  # the nine units under the root and the total
+    assert rows["Tổng cộng"][1:5] == ["LDLD-DEMO", 8, 5, 5]
+    assert wb["Phụ lục 1"].cell(9, 4).value == 4  # party members who studied, both districts
+    assert "Phạm vi: LĐLĐ tỉnh Mẫu" in docx_text(outline)
+    with Session(rapp.db) as s:
+        logged = s.exec(select(AuditLog).where(AuditLog.action == "report_export")).one()
+        root = _unit(s, "LDLD-DEMO").id
+    assert logged.detail["unit"] == root and logged.detail["members"] == 8
+
+
+def test_every_tree_at_once(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+    """Without a top unit (an admin whose trees share one campaign): every unit is a row."""
+    campaign = next(c for c in rapp.content.catalog.campaigns if c.id == CAMPAIGN)
+    with Session(rapp.db) as s:
+        report = reports.build(
+            s,
+            texts=rapp.content.texts,
+            catalog=rapp.content.catalog,
+            campaign=campaign,
+            top=None,
+            tz=rapp.settings.tz,
+            now=NOW,
+        )
+    assert (report.units, report.members) == (10, 8)
+    wb = openpyxl.load_workbook(io.BytesIO(report.xlsx))
+    rows = summary_rows(wb["Tổng hợp"])
+    assert next(iter(rows)) == "LĐLĐ tỉnh Mẫu" and rows["Tổng cộng"][1:3] == [None, 8]
+    assert "Tất cả đơn vị" in wb["Tổng hợp"]["A2"].value
+
+
+def test_admin_picks_a_unit_in_the_tree(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+    chat = MemoryChat(rapp.engine, "admin")
+    chat.say("/baocao")
+    chat.press("Chọn một đơn vị")
+    assert "Chọn đơn vị cần lập báo cáo" in chat.last_text()
+    chat.press("An Phú")
+    chat.press("Chọn: LĐLĐ huyện An Phú")
+    xlsx, _ = documents(chat)
+    assert len(member_rows(workbook(xlsx)["Đoàn viên"])) == 6
+
+
+def test_an_empty_unit_still_gets_its_documents(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+    with Session(rapp.db) as s:
+        me = s.exec(select(Identity).where(Identity.platform_user_id == OFFICER)).one()
+        grants = s.exec(select(RoleGrant).where(RoleGrant.member_id == me.member_id)).all()
+        grants[0].unit_id = _unit(s, "CDCS-THCS-NTT").id
+        s.add(grants[0])
+        s.commit()
+    chat = MemoryChat(rapp.engine, OFFICER)
+    chat.say("/baocao")
+    xlsx, outline = documents(chat)
+    wb = workbook(xlsx)
+    assert values(wb["Đoàn viên"])[1:] == []
+    assert summary_rows(wb["Tổng hợp"])["Tổng cộng"][2:6] == [0, 0, 0, None]
+    assert wb["Phụ lục 1"]["E9"].value is None
+    text = docx_text(outline)
+    assert "0/0 đoàn viên đã học hết (—)" in text and "điểm bình quân —" in text
+
+
+def test_odd_unit_names_do_not_break_the_documents(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+    odd = "CĐCS <b>May</b> & “Phú Thịnh” 👍\x07\x1b"
+    with Session(rapp.db) as s:
+        unit = _unit(s, "CDCS-CTY-MAY")
+        unit.name = odd
+        s.add(unit)
+        s.commit()
+    chat = MemoryChat(rapp.engine, OFFICER)
+    chat.say("/baocao")
+    xlsx, outline = documents(chat)
+    shown = "CĐCS <b>May</b> & “Phú Thịnh” 👍"
+    wb = workbook(xlsx)
+    assert shown in summary_rows(wb["Tổng hợp"])
+    assert member_rows(wb["Đoàn viên"])["Ngô Thị Dung"][2] == shown
+    assert shown in docx_text(outline)
