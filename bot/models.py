@@ -315,6 +315,26 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
 
 
+class UnitTally(SQLModel, table=True):
+    """A unit's own figures for a campaign (members registered directly in it), as of
+    `refreshed_at`: the scheduler refreshes them, so /thongke over a large tree rolls up a few
+    thousand rows instead of reading a million (bot/services/stats.py)."""
+
+    campaign_id: str = Field(max_length=64, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    members: int = 0
+    party_members: int = 0
+    submitted: int = 0
+    late: int = 0
+    approved: int = 0
+    returned: int = 0
+    quiz_takers: int = 0
+    quiz_passed: int = 0
+    score_sum: float = 0.0
+    studied: int = 0
+    refreshed_at: datetime = _ts()
+
+
 class DeliveryPace(SQLModel, table=True):
     """The send rate shared by every delivery worker of a platform (on PostgreSQL, where several
     processes deliver): the next free send slot, and the pause the platform asked for (429)."""

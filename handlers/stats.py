@@ -98,9 +98,8 @@ def _figures(ctx: Context, view: View, *, fresh: bool) -> tuple[str, _Snapshot]:
             kept = _snapshots.get(token)
         if kept and kept.view == view.key and time.monotonic() - kept.born < SNAPSHOT_SECONDS:
             return token, kept
-    snapshot = _Snapshot(
-        view.key, stats.tree(ctx.session, view.campaign, view.top), ctx.now, time.monotonic()
-    )
+    tree = stats.tree(ctx.session, view.campaign, view.top, now=ctx.now)
+    snapshot = _Snapshot(view.key, tree, tree.as_of or ctx.now, time.monotonic())
     token = secrets.token_hex(8)
     with _snapshots_lock:
         _snapshots[token] = snapshot

@@ -16,6 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot import db
 from bot.calendar import Event
 from bot.catalog import Campaign, ReportDeadline
 from bot.config import Settings
@@ -29,7 +30,7 @@ from bot.models import (
     RoleName,
     Unit,
 )
-from bot.services import audience, outbox, pledges, units
+from bot.services import audience, outbox, pledges, stats, units
 from bot.timefmt import fmt_date
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 PROCESSED_UPDATES_KEPT = timedelta(days=7)  # webhooks are retried for hours, not days
 SCHEDULER = "scheduler"
 REPORT_AT = time(8, 0)  # officers' report reminders, local time
+TALLY_EVERY = timedelta(minutes=5)  # unit figures for /thongke over large scopes
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Planner:
         self.settings = settings
         self.platforms = platforms
         self._known: set[str | None] = set()  # keys of broadcasts already created
+        self._tallied: dict[tuple[str, int], datetime] = {}  # (campaign, root) -> last refresh
 
     @property
     def tz(self) -> ZoneInfo:
@@ -89,7 +92,30 @@ class Planner:
                 )
             )
             session.commit()
+        self._refresh_tallies(now)
         return report
+
+    def _refresh_tallies(self, now: datetime) -> None:
+        """Every few minutes, each tree's unit figures, which /thongke rolls up for large
+        scopes (bot/services/stats.py); after the broadcasts, so they never wait for it."""
+        refreshed = False
+        with Session(self.db) as session:
+            for root in units.children(session, None):
+                campaign = self.content.catalog.campaign_for(
+                    root.code, now.astimezone(self.tz).year
+                )
+                if campaign is None or root.id is None:
+                    continue
+                last = self._tallied.get((campaign.id, root.id))
+                if last is not None and now - last < TALLY_EVERY:
+                    continue
+                written = stats.refresh(session, campaign, root, now)
+                session.commit()
+                self._tallied[(campaign.id, root.id)] = now
+                logger.info("tally campaign=%s root=%s units=%s", campaign.id, root.id, written)
+                refreshed = True
+        if refreshed:
+            db.optimize(self.db)
 
     # -- creating -----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from bot.models import (
     Unit,
 )
 from bot.services import stats, units
+from scheduler.jobs import Planner
 from tests.helpers import Clock
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 on 02/03/2026 in Vietnam
@@ -699,3 +700,36 @@ def test_a_root_with_many_units_pages_and_fits_telegram(settings, clock, content
     assert len(bars) == 30  # the lowest 30; the rest are summed up under the chart
     assert bars[0] == "CĐCS số 000" and not any("🎉" in b for b in bars)
     app.db.dispose()
+
+
+# --- the scheduler's tally, for large scopes ---------------------------------------------
+
+
+def test_a_large_scope_reads_the_scheduler_tally(world, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The tally the scheduler refreshes gives the same figures as counting live; /thongke uses
+    it for a large scope while it is recent (and says its time), small scopes are read live."""
+    app, ids = world
+    campaign = next(c for c in app.content.catalog.campaigns if c.id == CAMPAIGN)
+    planner = Planner(app.db, app.content, app.settings, platforms={"memory"})
+    clock.now = NOW - timedelta(minutes=4)
+    planner.tick(clock.now)  # refreshes the tally of every tree with a campaign
+    monkeypatch.setattr(stats, "TALLY_MIN_MEMBERS", 5)  # the fixture tree counts as large
+    clock.now = NOW
+    with Session(app.db) as s:
+        root = s.get(Unit, ids["LDLD-DEMO"])
+        district_b = s.get(Unit, ids["H-B"])  # 3 members: read live
+        tallied = stats.tree(s, campaign, root, now=NOW)
+        live = stats.tree(s, campaign, root)
+        assert tallied.as_of == NOW - timedelta(minutes=4) and live.as_of is None
+        assert figures(tallied.total) == figures(live.total) == ROOT
+        assert [figures(r) for r in tallied.rows()] == [figures(r) for r in live.rows()]
+        assert stats.tree(s, campaign, district_b, now=NOW).as_of is None
+    grant(app, ids, "m8", "LDLD-DEMO")
+    officer = MemoryChat(app.engine, "m8")
+    officer.say("/thongke")
+    assert "Số liệu lúc 02/03/2026 08:56" in officer.last_text()
+    assert "Đã nộp bản đăng ký: 6/10 (60%)" in officer.last_text()
+
+    clock.now = NOW + stats.TALLY_MAX_AGE  # the scheduler stopped: counted live again
+    officer.say("/thongke")
+    assert "Số liệu lúc 02/03/2026 09:15" in officer.last_text()

@@ -6,20 +6,37 @@ unit and no member rows are loaded, so the cost depends on the rows aggregated, 
 
 Who counts: a member whose data is not deleted, or a deleted (anonymized) member who submitted a
 pledge in the campaign: their pledge still counts. Every figure counts the same members.
+
+Over a large tree (a province of a million members) those queries take seconds, so the scheduler
+keeps each unit's own figures in `unittally` (`refresh`, every few minutes) and `tree(..., now=)`
+rolls those up instead when they are recent and the scope is large: a few thousand rows. Smaller
+scopes are always read live, so what an officer just did shows at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, exists, func, or_
+from sqlalchemy import Float, and_, case, cast, delete, exists, func, insert, or_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bot.catalog import Campaign
-from bot.models import Member, Pledge, PledgeStatus, QuizAttempt, StudyProgress, Unit
+from bot.models import (
+    Member,
+    Pledge,
+    PledgeStatus,
+    QuizAttempt,
+    StudyProgress,
+    Unit,
+    UnitTally,
+)
+
+TALLY_MIN_MEMBERS = 20_000  # below this a scope is read live: exact and well under 300 ms
+TALLY_MAX_AGE = timedelta(minutes=15)  # older tallies are not used (the scheduler is not running)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +133,14 @@ def _figures(unit: _UnitRow | None, t: _Tally) -> UnitFigures:
 class StatsTree:
     """The figures of every unit under `top` (or of every unit), rolled up over subtrees."""
 
-    def __init__(self, top: _UnitRow | None, units: dict[int, _UnitRow], own: dict[int, _Tally]):
+    def __init__(
+        self,
+        top: _UnitRow | None,
+        units: dict[int, _UnitRow],
+        own: dict[int, _Tally],
+        as_of: datetime | None = None,
+    ):
+        self.as_of = as_of  # when the figures were counted, if not just now (a tally)
         self._top = top
         self._units = units
         self._kids: dict[int | None, list[int]] = {}
@@ -302,15 +326,67 @@ def _own_tallies(session: Session, campaign: Campaign, top: Unit | None) -> dict
     return own
 
 
-def tree(session: Session, campaign: Campaign, top: Unit | None) -> StatsTree:
-    """The campaign's figures for the top unit's subtree (None: every unit, for an admin)."""
+def _read_whole(session: Session, units: dict[int, _UnitRow], top: Unit | None) -> bool:
+    """A large part of the tree is read whole (units outside it are ignored when rolling up): a
+    full scan beats looking up most members unit by unit. A small subtree is filtered in SQL."""
+    every_unit = session.execute(sa_select(func.count(col(Unit.id)))).scalar() or 0
+    return top is None or 2 * len(units) >= every_unit
+
+
+def tree(
+    session: Session, campaign: Campaign, top: Unit | None, *, now: datetime | None = None
+) -> StatsTree:
+    """The campaign's figures for the top unit's subtree (None: every unit, for an admin). With
+    `now`, a large scope uses the scheduler's recent tally (see `StatsTree.as_of`)."""
     units = _units(session, top)
     top_row = units.get(top.id) if top is not None and top.id is not None else None
     if top is not None and top_row is None:
         raise ValueError(f"unit {top.id} is not in the database")
-    # A large part of the tree is read whole (units outside it are ignored when rolling up): a
-    # full scan beats looking up most members unit by unit. A small subtree is filtered in SQL.
-    every_unit = session.execute(sa_select(func.count(col(Unit.id)))).scalar() or 0
-    narrow = top is not None and 2 * len(units) < every_unit
-    own = _own_tallies(session, campaign, top if narrow else None)
+    if now is not None:
+        tallied = _tallied(session, campaign, top, now)
+        if tallied is not None:
+            return StatsTree(top_row, units, *tallied)
+    own = _own_tallies(session, campaign, None if _read_whole(session, units, top) else top)
     return StatsTree(top_row, units, own)
+
+
+def _tallied(
+    session: Session, campaign: Campaign, top: Unit | None, now: datetime
+) -> tuple[dict[int, _Tally], datetime] | None:
+    """The units' tallied figures and their time, if recent and the scope is large."""
+    query = (
+        select(UnitTally)
+        .join(Unit, col(Unit.id) == UnitTally.unit_id)
+        .where(col(UnitTally.campaign_id) == campaign.id)
+    )
+    if top is not None:
+        query = query.where(col(Unit.path).startswith(top.path))
+    rows = session.exec(query).all()
+    if not rows:
+        return None
+    as_of = min(r.refreshed_at for r in rows)
+    own = {r.unit_id: _Tally(**{f: getattr(r, f) for f in _TALLY_FIELDS}) for r in rows}
+    if now - as_of > TALLY_MAX_AGE or sum(t.members for t in own.values()) < TALLY_MIN_MEMBERS:
+        return None
+    return own, as_of
+
+
+def refresh(session: Session, campaign: Campaign, root: Unit, now: datetime) -> int:
+    """Count the own figures of every unit in the campaign's tree again and replace its tally;
+    returns the units written. The caller commits."""
+    units = _units(session, root)
+    own = _own_tallies(session, campaign, None if _read_whole(session, units, root) else root)
+    in_tree = sa_select(col(Unit.id)).where(col(Unit.path).startswith(root.path))
+    session.execute(
+        delete(UnitTally).where(
+            col(UnitTally.campaign_id) == campaign.id, col(UnitTally.unit_id).in_(in_tree)
+        )
+    )
+    rows = [
+        {"campaign_id": campaign.id, "unit_id": uid, "refreshed_at": now, **asdict(tally)}
+        for uid, tally in own.items()
+        if uid in units
+    ]
+    if rows:
+        session.execute(insert(UnitTally), rows)
+    return len(rows)
