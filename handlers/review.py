@@ -485,6 +485,6 @@ def on_nudge(ctx: Context) -> None:
         action="nudge",
         broadcast=broadcast.id,
         unit=unit.id,
-        count=count,
+        members=count,
     )
     ctx.say("missing.nudged", count=count, unit=unit.name)

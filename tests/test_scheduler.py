@@ -348,7 +348,7 @@ async def test_an_officer_nudges_who_has_not_submitted_once_a_day(sapp, clock, s
     assert "Kết quả gửi" in report and "<b>2/2</b>" in report  # o1 and a1
     with Session(sapp.db) as s:
         audit = s.exec(select(AuditLog).where(AuditLog.action == "nudge")).one()
-    assert audit.detail["count"] == 3 and "Mai" not in str(audit.detail)
+    assert audit.detail["members"] == 3 and "Mai" not in str(audit.detail)
 
     clock.now = local(2026, 3, 21, 9)  # the next day the officer may nudge again
     officer.say("/chuanop")
