@@ -108,8 +108,13 @@ def _console_scheduler(built, console):  # type: ignore[no-untyped-def]
     )
 
     def after() -> None:
-        planner.tick(utcnow())
-        asyncio.run(worker.drain())
+        try:
+            planner.tick(utcnow())
+            asyncio.run(worker.drain())
+        except Exception as exc:  # the chat goes on; the next line tries again
+            logging.getLogger(__name__).error(
+                "console scheduler round failed (%s)", type(exc).__name__
+            )
 
     return after
 

@@ -169,6 +169,7 @@ class Engine:
             data.update(
                 _options=[o.data for o in ctx.offered],
                 _labels=[o.label for o in ctx.offered],
+                _exact=[i for i, o in enumerate(ctx.offered) if o.exact],
                 _ov=new_version,
             )
         elif ctx.pending and (state.flow, state.step) == (row.flow, row.step):
@@ -219,9 +220,15 @@ class Engine:
         data = ctx.state.data
         pending: list[str] = data.pop("_options", None) or []
         labels: list[str] = data.pop("_labels", None) or []
+        exact: list[int] = data.pop("_exact", None) or []
         offered_at = data.pop("_ov", None)
         if pending:
-            ctx.pending = {"_options": pending, "_labels": labels, "_ov": offered_at}
+            ctx.pending = {
+                "_options": pending,
+                "_labels": labels,
+                "_exact": exact,
+                "_ov": offered_at,
+            }
 
         if incoming.choice is not None:
             version, _, index = incoming.choice.partition(":")
@@ -251,7 +258,7 @@ class Engine:
         if incoming.chat_type == "group":
             return
         if pending:
-            matched = _match_typed(text, pending, labels)
+            matched = _match_typed(text, pending, labels, exact)
             if matched is not None:
                 ctx.choice = pending[matched]
         if ctx.state.flow is None:
@@ -265,6 +272,7 @@ class Engine:
             ctx.finish()
             ctx.say("engine.cancelled" if had_flow else "engine.nothing_to_cancel")
             return
+        ctx.finish()  # any command ends the flow: a question left open is never answered later
         found = self.commands.get(name)
         if found is None:
             ctx.say("engine.unknown_command", command=name[:32])
@@ -274,10 +282,13 @@ class Engine:
             ctx.say("engine.private_only")
             return
         if not ctx.actor.has(cmd.role):
-            key = "engine.need_register" if cmd.role is RoleName.MEMBER else "engine.forbidden"
-            ctx.say(key)
+            if cmd.role is RoleName.MEMBER:
+                ctx.say("engine.need_register")
+            else:
+                ctx.say(
+                    "engine.forbidden_admin" if cmd.role is RoleName.ADMIN else "engine.forbidden"
+                )
             return
-        ctx.finish()
         ctx.args = args
         cmd.handler(ctx)
 
@@ -318,9 +329,12 @@ class Engine:
         )
 
 
-def _match_typed(text: str, pending: list[str], labels: Iterable[str]) -> int | None:
+def _match_typed(
+    text: str, pending: list[str], labels: Iterable[str], exact: Iterable[int] = ()
+) -> int | None:
     """A typed answer to a list of options: its number, or its words without diacritics (all of
-    them, or the first ones when only one option starts so)."""
+    them, or the first ones when only one option starts so; never for an `exact` option: "xóa"
+    does not erase anything)."""
     if text.isdigit():
         number = int(text)
         return number - 1 if 1 <= number <= len(pending) else None
@@ -330,7 +344,7 @@ def _match_typed(text: str, pending: list[str], labels: Iterable[str]) -> int | 
     words = [_words(label) for label in labels]
     if typed in words:
         return words.index(typed)
-    starting = [i for i, w in enumerate(words) if w.startswith(typed + " ")]
+    starting = [i for i, w in enumerate(words) if w.startswith(typed + " ") and i not in exact]
     return starting[0] if len(starting) == 1 else None  # "xong" for "Xong, sang phần sau ➡️"
 
 

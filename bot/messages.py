@@ -45,6 +45,7 @@ CAPTION_LIMIT = 1024  # a longer text goes after the photo as a message of its o
 class Option:
     label: str
     data: str
+    exact: bool = False  # typed, only its whole label or number chooses it (irreversible steps)
 
 
 @dataclass(frozen=True)

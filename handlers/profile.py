@@ -145,9 +145,9 @@ def on_prefs(ctx: Context) -> None:
         member.mute_anniversaries = not member.mute_anniversaries
     elif ctx.choice == "news":
         member.mute_announcements = not member.mute_announcements
-    else:
-        ctx.finish()
-        ctx.say("engine.unknown_input")
+    else:  # typed something else: the menu is offered again
+        ctx.say("admin.need_choice")
+        _ask_prefs(ctx, member)
         return
     member.updated_at = ctx.now
     ctx.session.add(member)
@@ -262,7 +262,7 @@ def _parts(ctx: Context, data: Export) -> list[Part]:
         Part(label("study"), [_study_line(ctx, p) for p in data.progress] or none),
         _quiz_part(ctx, data, label),
     ]
-    parts += [_pledge_part(ctx, p, m, label) for p in data.pledges] or [
+    parts += [_pledge_part(ctx, data, p, label) for p in data.pledges] or [
         Part(label("pledges"), none)
     ]
     parts.append(
@@ -284,7 +284,7 @@ def _parts(ctx: Context, data: Export) -> list[Part]:
     )
     head = [label(k) for k in ("audit_at", "audit_who", "audit_action", "audit_detail")]
     rows = [
-        [when(r.at), r.actor, to_plain(action), to_plain(detail)]
+        [when(r.at), _who(ctx, data, r.actor), to_plain(action), to_plain(detail)]
         for r, (action, detail) in zip(data.audit, describe(ctx, data.audit), strict=True)
     ]
     parts.append(Part(label("audit"), [] if rows else none, [head, *rows] if rows else []))
@@ -331,7 +331,17 @@ def _quiz_part(ctx: Context, data: Export, label: Callable[..., str]) -> Part:
     return Part(label("quizzes"), [], [head, *rows])
 
 
-def _pledge_part(ctx: Context, pledge: Pledge, member: Member, label: Callable[..., str]) -> Part:
+def _who(ctx: Context, export: privacy.Export, ref: str | None) -> str:
+    """Who did something, in the member's copy: never another person's account id."""
+    shown = export.who(ref)
+    if shown is None:
+        return "—"
+    return _plain(ctx, "privacy.other_person") if shown == privacy.OTHER_PERSON else shown
+
+
+def _pledge_part(
+    ctx: Context, export: privacy.Export, pledge: Pledge, label: Callable[..., str]
+) -> Part:
     """Status, times, the text as submitted (and the draft if it differs), the self-assessment."""
     tz = ctx.settings.tz
     timing = "—"
@@ -344,13 +354,13 @@ def _pledge_part(ctx: Context, pledge: Pledge, member: Member, label: Callable[.
         (label("submitted"), fmt_datetime(pledge.submitted_at, tz)),
         (label("timing"), timing),
         (label("reviewed"), fmt_datetime(pledge.reviewed_at, tz)),
-        (label("reviewer"), pledge.reviewer or "—"),
+        (label("reviewer"), _who(ctx, export, pledge.reviewer)),
     ]
     for title, doc in (("content", pledge.content), ("draft", pledge.draft)):
         if doc is None or (title == "draft" and not _differs(pledge)):
             continue
         lines.append(label(title))
-        group = str(doc.get("_group") or member.group)
+        group = str(doc.get("_group") or export.member.group)
         for section in sections_for(group):
             lines.append(_plain(ctx, f"pledge.sections.{section}") + ":")
             items = [i["text"] for i in pledges.items(doc, section)]
@@ -392,7 +402,7 @@ def _ask_erase(ctx: Context) -> None:
     ctx.ask(
         ctx.t("privacy.confirm"),
         [
-            Option(ctx.t("privacy.confirm_yes"), "erase"),
+            Option(ctx.t("privacy.confirm_yes"), "erase", exact=True),
             Option(ctx.t("privacy.confirm_no"), "keep"),
         ],
         columns=2,

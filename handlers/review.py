@@ -412,14 +412,26 @@ def _nudge(ctx: Context, unit: Unit, campaign_id: str) -> tuple[Scope, str, int]
 
 
 def _already(ctx: Context, unit: Unit, campaign_id: str) -> bool:
-    done = ctx.session.exec(
-        select(Broadcast).where(Broadcast.key == _nudge_key(ctx, unit, campaign_id))
-    ).first()
-    if done is None:
+    """Whether this unit, a unit above it or one below it was nudged today: then its members
+    (or some of them) already got a nudge today, and are not sent another."""
+    day = ctx.now.astimezone(ctx.settings.tz).date().isoformat()
+    today = ctx.session.exec(
+        select(Broadcast, Unit)
+        .join(Unit, col(Unit.id) == Broadcast.unit_id)
+        .where(
+            col(Broadcast.key).startswith(f"nudge:{campaign_id}:"),
+            col(Broadcast.key).endswith(f":{day}"),
+        )
+    ).all()
+    overlap = [
+        (b, u) for b, u in today if unit.path.startswith(u.path) or u.path.startswith(unit.path)
+    ]
+    if not overlap:
         return False
+    done, where = overlap[0]
     ctx.finish()
     ctx.say(
-        "missing.nudged_already", unit=unit.name, at=fmt_datetime(done.created_at, ctx.settings.tz)
+        "missing.nudged_already", unit=where.name, at=fmt_datetime(done.created_at, ctx.settings.tz)
     )
     return True
 
@@ -436,7 +448,7 @@ def _ask_nudge(ctx: Context, unit: Unit, campaign_id: str) -> None:
     ctx.goto(NUDGE)
     ctx.data.update(unit=unit.id, campaign=campaign_id)
     options = [
-        Option(ctx.t("missing.nudge_send", count=count), "send"),
+        Option(ctx.t("missing.nudge_send", count=count), "send", exact=True),
         Option(ctx.t("missing.nudge_cancel"), "no"),
     ]
     ctx.ask(ctx.t("missing.nudge_preview", count=count, unit=unit.name) + "\n\n" + text, options)

@@ -57,6 +57,10 @@ def offer(ctx: Context, parent_id: int | None, page: int = 0, intro: str | None 
         if parent.parent_id is not None:
             options.append(Option(ctx.t("common.back"), f"open:{parent.parent_id}"))
     at_top = parent_id is None
+    if intro is not None:  # kept for when the list is offered again (a mistake, "back")
+        ctx.data["pick_intro"] = intro
+    elif at_top:
+        intro = ctx.data.get("pick_intro")
     text = intro or (
         ctx.t("register.unit_level", unit=parent.name)
         if parent is not None and not at_top

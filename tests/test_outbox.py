@@ -256,7 +256,7 @@ async def test_250_recipients_get_it_exactly_once_at_the_rate_with_a_report(
     assert done.status == BroadcastStatus.DONE and done.finished_at is not None
     (report,) = reports(api)
     assert "<b>250/250</b>" in report and "lỗi: 0" in report
-    assert "“Thông báo họp công đoàn &amp; sinh hoạt chuy”" in report  # 40 plain characters
+    assert "“Thông báo họp công đoàn &amp; sinh hoạt…”" in report  # whole words of 40 characters
     assert "Không rõ" not in report
     with Session(db) as s:
         assert outbox.counts(s, bid) == {**dict.fromkeys(map(str, OutboxStatus), 0)} | {

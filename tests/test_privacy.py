@@ -168,8 +168,20 @@ def test_erase_asks_clearly_and_no_keeps_everything(papp, people) -> None:  # ty
         me.say(typed)
         assert "Xin chọn một trong hai nút" in me.last_text()
         assert "Bị xóa vĩnh viễn" in me.last_text()  # asked again
+    for typed in ("xóa", "xoa"):  # the first word of "Xóa vĩnh viễn" does not erase anything
+        me.say(typed)
+        assert "Xin chọn một trong hai nút" in me.last_text()
     me.press("Không, giữ lại")
     assert "Dữ liệu của bạn được giữ nguyên" in me.last_text()
+    me.say("/toi")
+    me.say("9")  # a wrong number: told so, and the menu is still there
+    assert "Vui lòng chọn" in me.last_text()
+    assert "📥 Tải dữ liệu của tôi" in [o.label for o in me.last_choices().options]
+    me.press("Rút lại đồng ý và xóa dữ liệu")
+    for other in ("/nhatky", "/xyz"):  # any other command closes the question
+        me.say(other)
+        me.say("1")
+        assert "Bị xóa vĩnh viễn" not in me.last_text()
     member = member_named(papp, "Lê Thị Mai")
     assert member.deleted_at is None and member.consent_at is not None
     with Session(papp.db) as s:

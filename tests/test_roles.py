@@ -17,7 +17,7 @@ def test_member_cannot_use_admin_commands(chat):
     me = chat("10")
     register(me)
     me.say("/phanquyen")
-    assert "chỉ dành cho cán bộ công đoàn hoặc quản trị viên" in me.last_text()
+    assert "chỉ dành cho quản trị viên" in me.last_text()
     me.say("/trogiup")
     assert "/phanquyen" not in me.last_text() and "Đoàn viên" in me.last_text()
 

@@ -338,6 +338,13 @@ async def test_an_officer_nudges_who_has_not_submitted_once_a_day(sapp, clock, s
     officer.say("/chuanop")  # a second nudge the same day is refused, with the time of the first
     officer.press("Nhắc người chưa nộp")
     assert "đã được nhắc (lúc 20/03/2026 09:00)" in officer.last_text()
+    with Session(sapp.db) as s:  # now also in charge of the unit above: its members overlap
+        above = s.exec(select(Unit).where(Unit.code == "CD-NGANH-GD")).one()
+        s.add(RoleGrant(member_id=ids["o1"], role="officer", unit_id=above.id, granted_by="t"))
+        s.commit()
+    officer.say("/chuanop")
+    officer.press("Nhắc người chưa nộp – Công đoàn ngành Giáo dục")
+    assert "chưa nộp của CĐCS Trường Mầm non Hoa Mai đã được nhắc" in officer.last_text()
 
     submit_pledge(sapp, ids["a2"], local(2026, 3, 20, 9, 1))  # submits before it goes out
     clock.now = local(2026, 3, 20, 9, 2)

@@ -600,7 +600,10 @@ def save_pace(session: Session, platform: str, pace: PaceRow) -> None:
 
 def report_text(texts: Texts, broadcast_text: str, figures: dict[str, int]) -> str:
     """The final report: what happened to each recipient of the broadcast."""
-    title = " ".join(to_plain(broadcast_text).split())[:TITLE_LENGTH].rstrip()
+    plain = " ".join(to_plain(broadcast_text).split())
+    title = plain[:TITLE_LENGTH]
+    if len(plain) > TITLE_LENGTH:  # whole words, and say it goes on
+        title = (title.rsplit(" ", 1)[0] if " " in title else title).rstrip(" ,.;:–-") + "…"
     text = texts(
         "outbox.report",
         title=title,

@@ -46,6 +46,7 @@ from bot.services.pledge_docx import _text as xml_text
 EXPORT_FORMAT = "congdoan-bot/personal-data"
 EXPORT_VERSION = 1
 ERASED_PREFIX = "member:"  # the actor ref of an erased member: "member:<id>"
+OTHER_PERSON = "officer"  # stands for another person's actor ref in an export
 _ORPHAN_USER = "erased:"  # the conversation row of the chat the erasure was confirmed in
 
 
@@ -75,6 +76,12 @@ class Export:
     pledges: list[Pledge]
     links: list[GroupLink]
     audit: list[AuditLog]  # rows where the member acted or was acted upon
+    refs: frozenset[str] = frozenset()  # the member's own actor refs
+
+    def who(self, ref: str | None) -> str | None:
+        """An actor ref as the member may see it: their own, or "officer" for anyone else's
+        (another person's platform id is that person's data)."""
+        return ref if ref is None or ref in self.refs else OTHER_PERSON
 
 
 def collect(session: Session, member: Member) -> Export:
@@ -130,6 +137,7 @@ def collect(session: Session, member: Member) -> Export:
         ),
         links=links,
         audit=list(audit_rows),
+        refs=frozenset(refs),
     )
 
 
@@ -165,9 +173,9 @@ def as_json(export: Export, *, now: datetime) -> bytes:
         "roles": [_row(r, unit=unit(r.unit_id)) for r in export.roles],
         "study_progress": [_row(p) for p in export.progress],
         "quiz_attempts": [_row(a) for a in export.attempts],
-        "pledges": [_row(p) for p in export.pledges],
+        "pledges": [_row(p, reviewer=export.who(p.reviewer)) for p in export.pledges],
         "group_links": [_row(g, unit=unit(g.unit_id)) for g in export.links],
-        "audit": [_row(a) for a in export.audit],
+        "audit": [_row(a, actor=export.who(a.actor)) for a in export.audit],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, default=_json_value).encode("utf-8")
 

@@ -266,7 +266,8 @@ def _own_tallies(session: Session, campaign: Campaign, top: Unit | None) -> dict
             func.count(),
             _flag(col(Pledge.late)),
             _flag(col(Pledge.status) == PledgeStatus.APPROVED),
-            _flag(col(Pledge.status) == PledgeStatus.RETURNED),
+            # returned and not resubmitted; an erased member's never will be: not counted
+            _flag(and_(col(Pledge.status) == PledgeStatus.RETURNED, ~deleted)),
             _flag(deleted),
             _flag(and_(deleted, col(Member.party_member))),
         )

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.models import Unit, utcnow
@@ -175,7 +176,10 @@ def by_code(session: Session, code: str) -> Unit | None:
     code = code.strip()
     if not code or len(code) > 50:
         return None
-    return session.exec(select(Unit).where(Unit.code == code)).first()
+    found = session.exec(select(Unit).where(Unit.code == code)).first()
+    if found is None:  # typed by hand: "cdcs-mn-hm" is CDCS-MN-HM
+        found = session.exec(select(Unit).where(func.upper(Unit.code) == code.upper())).first()
+    return found
 
 
 def children(session: Session, parent_id: int | None) -> list[Unit]:
