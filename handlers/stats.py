@@ -137,82 +137,50 @@ def _name(ctx: Context, figures: UnitFigures) -> str:
     return figures.name if figures.unit_id is not None else ctx.t("stats.all_units")
 
 
+def _values(f: UnitFigures) -> dict[str, str]:
+    """Every figure of a unit, formatted: each text takes the ones it names."""
+    return {
+        "members": _n(f.members),
+        "party": _n(f.party_members),
+        "submitted": _n(f.submitted),
+        "pct": _pct(f.completion_pct),
+        "bar": _bar(f.completion_pct),
+        "on_time": _n(f.on_time),
+        "late": _n(f.late),
+        "missing": _n(f.not_submitted),
+        "approved": _n(f.approved),
+        "waiting": _n(f.waiting),
+        "returned": _n(f.returned),
+        "takers": _n(f.quiz_takers),
+        "passed": _n(f.quiz_passed),
+        "rate": _pct(f.pass_rate_pct),
+        "avg": _pct(f.avg_score_pct),
+        "studied": _n(f.studied),
+    }
+
+
 def _total_block(ctx: Context, f: UnitFigures, unit_count: int) -> list[str]:
+    v = _values(f)
     head = (
         ctx.t("stats.total_head", units=_n(unit_count))
         if unit_count
         else ctx.t("stats.total_head_leaf")
     )
-    lines = [
+    return [
         head,
-        ctx.t("stats.members", members=_n(f.members), party=_n(f.party_members)),
-        ctx.t(
-            "stats.submitted",
-            submitted=_n(f.submitted),
-            members=_n(f.members),
-            pct=_pct(f.completion_pct),
+        *(
+            ctx.t(f"stats.{key}", **v)
+            for key in ("members", "submitted", "bar", "timing", "review")
         ),
-        ctx.t("stats.bar", bar=_bar(f.completion_pct)),
-        ctx.t("stats.timing", on_time=_n(f.on_time), late=_n(f.late), missing=_n(f.not_submitted)),
-        ctx.t(
-            "stats.review",
-            approved=_n(f.approved),
-            waiting=_n(f.waiting),
-            returned=_n(f.returned),
-        ),
+        ctx.t("stats.quiz" if f.quiz_takers else "stats.quiz_none", **v),
+        ctx.t("stats.studied", **v),
     ]
-    if f.quiz_takers:
-        lines.append(
-            ctx.t(
-                "stats.quiz",
-                takers=_n(f.quiz_takers),
-                passed=_n(f.quiz_passed),
-                rate=_pct(f.pass_rate_pct),
-                avg=_pct(f.avg_score_pct),
-            )
-        )
-    else:
-        lines.append(ctx.t("stats.quiz_none"))
-    lines.append(ctx.t("stats.studied", studied=_n(f.studied)))
-    return lines
 
 
 def _child_block(ctx: Context, head: str, f: UnitFigures) -> str:
-    lines = [
-        head,
-        ctx.t(
-            "stats.child_submitted",
-            submitted=_n(f.submitted),
-            members=_n(f.members),
-            pct=_pct(f.completion_pct),
-            bar=_bar(f.completion_pct),
-        ),
-        ctx.t(
-            "stats.child_timing",
-            on_time=_n(f.on_time),
-            late=_n(f.late),
-            missing=_n(f.not_submitted),
-        ),
-        ctx.t(
-            "stats.child_review",
-            approved=_n(f.approved),
-            waiting=_n(f.waiting),
-            returned=_n(f.returned),
-        ),
-    ]
-    if f.quiz_takers:
-        lines.append(
-            ctx.t(
-                "stats.child_quiz",
-                takers=_n(f.quiz_takers),
-                passed=_n(f.quiz_passed),
-                rate=_pct(f.pass_rate_pct),
-                avg=_pct(f.avg_score_pct),
-                studied=_n(f.studied),
-            )
-        )
-    else:
-        lines.append(ctx.t("stats.child_quiz_none", studied=_n(f.studied)))
+    v = _values(f)
+    lines = [head, *(ctx.t(f"stats.child_{key}", **v) for key in ("submitted", "timing", "review"))]
+    lines.append(ctx.t("stats.child_quiz" if f.quiz_takers else "stats.child_quiz_none", **v))
     return "\n".join(lines)
 
 
