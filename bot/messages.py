@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
 Platform = str  # "telegram", "zalo", "console", "memory"
@@ -23,6 +24,7 @@ class Incoming:
     chat_type: Literal["private", "group"] = "private"
     message_id: str | None = None  # the message the button was on, when known
     photo: bytes | None = None  # a photo sent in a private chat (its caption is the text)
+    unsupported: str | None = None  # what the bot cannot read: "sticker", "voice", "file"...
 
     @property
     def command(self) -> tuple[str, str] | None:
@@ -67,6 +69,7 @@ class Photo:
     data: bytes
     filename: str
     caption: str = ""
+    ttl: timedelta | None = None  # a download link's life where files go by URL (None: default)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,16 @@ class Document:
     data: bytes
     filename: str
     caption: str = ""
+    ttl: timedelta | None = None  # e.g. officers' reports expire sooner than the default
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can do; the neutral layer makes up for what it cannot."""
+
+    text_limit: int  # characters in one message; longer texts are split
+    buttons: bool  # inline buttons; without them choices are numbered lines, answered by typing
+    uploads: bool  # files are uploaded; without it they are served by link (PUBLIC_BASE_URL)
 
 
 Reply = Text | Choices | Photo | Document
@@ -109,15 +122,16 @@ def to_plain(text: str) -> str:
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """Split on paragraph, then line, then word boundaries so each part fits the limit."""
+    """Split on paragraph, then line, then sentence, then word boundaries so each part fits the
+    limit; the parts keep their order and nothing is lost."""
     if len(text) <= limit:
         return [text]
     parts: list[str] = []
     current = ""
-    for piece in _pieces(text, limit):
-        sep = "\n\n" if current else ""
-        if len(current) + len(sep) + len(piece) <= limit:
-            current += sep + piece
+    for piece, sep in _pieces(text, limit):
+        joined = current + sep + piece if current else piece
+        if len(joined) <= limit:
+            current = joined
         else:
             if current:
                 parts.append(current)
@@ -127,23 +141,31 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts
 
 
-def _pieces(text: str, limit: int) -> list[str]:
-    out: list[str] = []
-    for para in text.split("\n\n"):
+_SENTENCE = re.compile(r"(?<=[.!?…;:])\s+")
+
+
+def _pieces(text: str, limit: int) -> list[tuple[str, str]]:
+    """(piece, the separator that joins it to the previous one): paragraphs, and inside a
+    paragraph too long for one part, its lines, sentences and words."""
+    out: list[tuple[str, str]] = []
+    for p, para in enumerate(text.split("\n\n")):
+        para_sep = "\n\n" if p else ""
         if len(para) <= limit:
-            out.append(para)
+            out.append((para, para_sep))
             continue
-        line_buf = ""
-        for line in para.split("\n"):
-            for chunk in _hard_wrap(line, limit):
-                if len(line_buf) + 1 + len(chunk) <= limit and line_buf:
-                    line_buf += "\n" + chunk
-                else:
-                    if line_buf:
-                        out.append(line_buf)
-                    line_buf = chunk
-        if line_buf:
-            out.append(line_buf)
+        for n, line in enumerate(para.split("\n")):
+            line_sep = para_sep if n == 0 else "\n"
+            for k, chunk in enumerate(_sentences(line, limit)):
+                out.append((chunk, line_sep if k == 0 else " "))
+    return out
+
+
+def _sentences(line: str, limit: int) -> list[str]:
+    if len(line) <= limit:
+        return [line]
+    out: list[str] = []
+    for sentence in _SENTENCE.split(line):
+        out += _hard_wrap(sentence, limit)
     return out
 
 

@@ -11,6 +11,7 @@ from typing import TextIO
 from bot.engine import Engine
 from bot.messages import Choices, Document, Incoming, Photo, Response, Text, to_plain
 from bot.services.outbox import SendResult
+from bot.typedchoice import numbered
 
 PLATFORM = "console"
 USER_ID = "local"
@@ -36,18 +37,7 @@ class ConsoleChannel:
             if isinstance(reply, Text):
                 self._print(to_plain(reply.text))
             elif isinstance(reply, Choices):
-                lines = [to_plain(reply.text)]
-                labels = [to_plain(o.label) for o in reply.options]
-                # an option labelled with its own number (a numbered list in the text) needs no line
-                shown = [(i, x) for i, x in enumerate(labels, 1) if x != str(i)]
-                if len(shown) < len(labels):
-                    hint = self.engine.texts("console.numbered", last=len(labels) - len(shown))
-                    lines.append("  " + to_plain(hint))
-                if all(len(label) <= 12 for _, label in shown):  # short labels fit on one line
-                    lines.append("  " + "   ".join(f"{i}) {x}" for i, x in shown))
-                else:
-                    lines += [f"  {i}. {label}" for i, label in shown]
-                self._print("\n".join(lines))
+                self._print(numbered(reply, self.engine.texts))
             elif isinstance(reply, Photo | Document):
                 path = self._save(reply.filename, reply.data)
                 kind = "Ảnh" if isinstance(reply, Photo) else "Tệp"
@@ -125,6 +115,8 @@ class ConsoleSender:
     def __init__(self, channel: ConsoleChannel):
         self.channel = channel
 
-    async def send(self, chat_id: str, text: str, photo: bytes | None = None) -> SendResult:
+    async def send(
+        self, chat_id: str, text: str, photo: bytes | None = None, *, kind: str | None = None
+    ) -> SendResult:
         self.channel.deliver(chat_id, text, photo)
         return SendResult("sent")
