@@ -100,6 +100,9 @@ class Identity(SQLModel, table=True):
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     blocked: bool = False
     created_at: datetime = _ts()
+    # when the person last wrote from this account (kept to the hour): a member on two apps
+    # gets mass messages once, on the app they used last
+    last_seen_at: datetime | None = _ts(nullable=True)
 
 
 class RoleGrant(SQLModel, table=True):
@@ -244,6 +247,7 @@ class BroadcastKind(StrEnum):
     ANNIVERSARY = "anniversary"  # a post from content/calendar.yaml
     REMINDER = "reminder"  # a pledge deadline reminder to members who have not submitted
     OFFICER_REMINDER = "officer_reminder"  # a report deadline reminder to officers
+    ADMIN_NOTICE = "admin_notice"  # to the admins: e.g. a platform's monthly message limit
 
 
 class BroadcastStatus(StrEnum):
@@ -289,6 +293,7 @@ class OutboxStatus(StrEnum):
     UNKNOWN = "unknown"  # the process died during the call: not resent, reported as unknown
     SKIPPED = "skipped"  # no longer needed (a reminder to someone who has since submitted)
     CANCELLED = "cancelled"
+    HELD = "held"  # not sent: the platform's monthly message limit (Zalo plans) was reached
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -356,3 +361,41 @@ class GroupLink(SQLModel, table=True):
     linked_by: str = Field(max_length=80)
     linked_at: datetime = _ts()
     active: bool = True
+
+
+class StoredFile(SQLModel, table=True):
+    """A file served at `{PUBLIC_BASE_URL}/files/<id>` for platforms that take files by URL
+    (Zalo): the id is unguessable, the link expires, nothing lists the files."""
+
+    __table_args__ = (Index("ix_storedfile_expires", "expires_at"),)
+
+    id: str = Field(max_length=64, primary_key=True)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int = 0
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+
+
+class PlatformUsage(SQLModel, table=True):
+    """Messages a platform carried for the bot in one calendar month (local time), against the
+    plan's limit (ZALO_MONTHLY_MESSAGE_LIMIT); `held` counts messages not sent because of it."""
+
+    platform: str = Field(max_length=16, primary_key=True)
+    month: str = Field(max_length=7, primary_key=True)  # "2026-12"
+    sent: int = 0
+    held: int = 0
+    warned_at: datetime | None = _ts(nullable=True)  # admins told the month reached 80%
+    held_notice_at: datetime | None = _ts(nullable=True)  # admins told messages were held
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code from /lienket: typed on the other app within minutes, it attaches that
+    account to the same member."""
+
+    code: str = Field(max_length=16, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(nullable=True)
