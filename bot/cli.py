@@ -124,31 +124,56 @@ def run(
     webhook: Annotated[
         bool, typer.Option(help="Nhận cập nhật qua webhook thay vì long polling")
     ] = False,
-    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe (webhook)")] = "0.0.0.0",  # noqa: S104
-    port: Annotated[int, typer.Option(help="Cổng lắng nghe (webhook)")] = 8080,
+    host: Annotated[
+        str | None, typer.Option(help="Địa chỉ lắng nghe của máy chủ HTTP (mặc định 0.0.0.0)")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Cổng của máy chủ HTTP: webhook, /healthz và /files (mặc định 8080)"),
+    ] = None,
     webhook_url: Annotated[
-        str, typer.Option(help="Địa chỉ https công khai để đăng ký webhook với Telegram")
+        str, typer.Option(help="Địa chỉ https công khai để đăng ký webhook với Telegram và Zalo")
     ] = "",
 ) -> None:
-    """Chạy bot trên các nền tảng đã có token (Telegram), long polling hoặc webhook."""
+    """Chạy bot trên các nền tảng đã có token (Telegram, Zalo hoặc cả hai)."""
     from bot.channels.telegram import TelegramChannel
-    from bot.server import serve_polling, serve_webhook
+    from bot.channels.zalo import ZaloChannel
+    from bot.server import serve
 
     settings = _settings()
     _setup_logging(settings)
-    if not settings.telegram_bot_token:
-        raise fail("chưa có token: đặt TELEGRAM_BOT_TOKEN trong .env (xem .env.example)")
-    if webhook and not settings.telegram_webhook_secret:
+    if not settings.telegram_bot_token and not settings.zalo_bot_token:
+        raise fail(
+            "chưa có token: đặt TELEGRAM_BOT_TOKEN hoặc ZALO_BOT_TOKEN trong .env "
+            "(xem .env.example)"
+        )
+    if webhook and settings.telegram_bot_token and not settings.telegram_webhook_secret:
         raise fail("chế độ webhook cần TELEGRAM_WEBHOOK_SECRET (một chuỗi ngẫu nhiên dài)")
+    if webhook and settings.zalo_bot_token and not settings.zalo_webhook_secret:
+        raise fail("chế độ webhook cần ZALO_WEBHOOK_SECRET (một chuỗi ngẫu nhiên 8–256 ký tự)")
     built = _build(settings)
-    telegram = TelegramChannel(built.engine, settings)
+    log = logging.getLogger("congdoan")
+    if settings.zalo_bot_token and not settings.public_base_url:
+        log.warning(
+            "Zalo: chưa đặt PUBLIC_BASE_URL nên đoàn viên trên Zalo sẽ không nhận được tệp "
+            "(giấy chứng nhận, bản đăng ký, báo cáo, ảnh thông báo); xem README, mục Zalo"
+        )
+    if settings.public_base_url and port is None and not webhook:
+        port = 8080  # the file links need the HTTP server
+    telegram = TelegramChannel(built.engine, settings) if settings.telegram_bot_token else None
+    zalo = ZaloChannel(built.engine, settings) if settings.zalo_bot_token else None
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how an operator stops the bot
-        if webhook:
-            asyncio.run(
-                serve_webhook(built, telegram, host=host, port=port, public_url=webhook_url or None)
+        asyncio.run(
+            serve(
+                built,
+                telegram=telegram,
+                zalo=zalo,
+                webhook=webhook,
+                host=host,
+                port=port,
+                public_url=webhook_url or None,
             )
-        else:
-            asyncio.run(serve_polling(built, telegram))
+        )
 
 
 @db_app.command("upgrade")

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     admin_zalo_ids: IdList = Field(default_factory=frozenset)
     timezone: str = "Asia/Ho_Chi_Minh"
     broadcast_rate_per_second: float = Field(default=25, gt=0, le=1000)
+    # Zalo publishes no rate: its own, lower default; the monthly cap of the bot's plan (0: none)
+    zalo_broadcast_rate_per_second: float = Field(default=5, gt=0, le=1000)
+    zalo_monthly_message_limit: int = Field(default=0, ge=0, le=100_000_000)
+    public_base_url: str = ""
     content_dir: Path = DEFAULT_CONTENT_DIR
     log_level: str = "INFO"
 
@@ -91,10 +95,48 @@ class Settings(BaseSettings):
             raise ValueError("phải là địa chỉ http(s)://...")
         return value
 
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _check_zalo_secret(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{8,256}", value):
+            raise ValueError("phải dài 8–256 ký tự, chỉ gồm chữ, số, _ và -")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("phải là địa chỉ http(s)://... mà điện thoại truy cập được")
+        return value
+
     @field_validator("admin_telegram_ids", "admin_zalo_ids", mode="before")
     @classmethod
     def _parse_ids(cls, value: object) -> frozenset[str]:
         return _split_ids(value)
+
+    @field_validator("admin_telegram_ids")
+    @classmethod
+    def _check_telegram_ids(cls, value: frozenset[str]) -> frozenset[str]:
+        bad = sorted(v for v in value if not re.fullmatch(r"\d{1,20}", v))
+        if bad:
+            raise ValueError(
+                f"“{bad[0]}” không phải mã người dùng Telegram (một dãy số, ví dụ 123456789); "
+                "nhiều mã cách nhau bằng dấu phẩy"
+            )
+        return value
+
+    @field_validator("admin_zalo_ids")
+    @classmethod
+    def _check_zalo_ids(cls, value: frozenset[str]) -> frozenset[str]:
+        bad = sorted(v for v in value if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v))
+        if bad:
+            raise ValueError(
+                f"“{bad[0]}” không phải mã người dùng Zalo (chữ và số, xem trong /toi); "
+                "nhiều mã cách nhau bằng dấu phẩy"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -110,9 +152,25 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def admin_ids(self, platform: str) -> frozenset[str]:
-        return {"telegram": self.admin_telegram_ids, "zalo": self.admin_zalo_ids}.get(
-            platform, frozenset()
-        )
+        return self.admins_by_platform().get(platform, frozenset())
+
+    def admins_by_platform(self) -> dict[str, frozenset[str]]:
+        return {"telegram": self.admin_telegram_ids, "zalo": self.admin_zalo_ids}
+
+    def rate_for(self, platform: str) -> float:
+        """Mass messages per second on this platform."""
+        if platform == "zalo":
+            return self.zalo_broadcast_rate_per_second
+        return self.broadcast_rate_per_second
+
+    def monthly_limit(self, platform: str) -> int:
+        """Outbound messages the platform allows per calendar month (0: no limit)."""
+        return self.monthly_limits().get(platform, 0)
+
+    def monthly_limits(self) -> dict[str, int]:
+        """The platforms whose plan caps the messages of a month, with the cap."""
+        limits = {"zalo": self.zalo_monthly_message_limit}
+        return {p: n for p, n in limits.items() if n > 0}
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,9 +8,9 @@ import logging
 import random
 import secrets
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
@@ -21,15 +21,16 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.flow import Command, Context, FlowState, Router
 from bot.messages import Choices, Incoming, Option, Reply, Response, Text
-from bot.models import ConversationState, ProcessedUpdate, RoleName, utcnow
+from bot.models import ConversationState, Identity, ProcessedUpdate, RoleName, utcnow
 from bot.services.permissions import resolve_actor
 from bot.texts import Texts
-from bot.textutil import fold
+from bot.typedchoice import match, several
 
 logger = logging.getLogger(__name__)
 
 CANCEL_COMMAND = "huy"
 HELP_COMMAND = "trogiup"
+START_COMMAND = "start"
 _MAX_TEXT = 4000  # longer input is cut before any handler sees it
 
 
@@ -62,6 +63,8 @@ class Engine:
                     raise ValueError(f"command /{name} registered twice")
                 self.commands[name] = (router, cmd)
         self.extra_admins = extra_admins or {}
+        # each running channel's bot name (Telegram: its username), for invitations
+        self.bot_names: dict[str, str] = {}
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -100,12 +103,19 @@ class Engine:
                 return Response(duplicate=True)
             row = self._load_state(session, incoming)
             state = FlowState(row.flow, row.step, dict(row.data or {}), row.version)
+            now = self.clock()
             actor = resolve_actor(
                 session,
                 platform=incoming.platform,
                 user_id=incoming.user_id,
                 admin_ids=self.admin_ids(incoming.platform),
+                other_admins={
+                    p: ids
+                    for p in self.settings.admins_by_platform()
+                    if p != incoming.platform and (ids := self.admin_ids(p))
+                },
             )
+            _seen(actor.identity, now, session)
             ctx = Context(
                 incoming=incoming,
                 session=session,
@@ -115,8 +125,9 @@ class Engine:
                 state=state,
                 content=self.content,
                 commands={name: cmd for name, (_, cmd) in self.commands.items()},
-                now=self.clock(),
+                now=now,
                 rng=self.rng,
+                bot_names=self.bot_names,
             )
             response = Response()
             try:
@@ -172,6 +183,8 @@ class Engine:
                 _exact=[i for i, o in enumerate(ctx.offered) if o.exact],
                 _ov=new_version,
             )
+            if not ctx.typed_numbers:
+                data["_free"] = True
         elif ctx.pending and (state.flow, state.step) == (row.flow, row.step):
             data.update(ctx.pending)  # nothing new was asked: the buttons on screen stay valid
         if row.id is None:
@@ -222,6 +235,7 @@ class Engine:
         labels: list[str] = data.pop("_labels", None) or []
         exact: list[int] = data.pop("_exact", None) or []
         offered_at = data.pop("_ov", None)
+        free_numbers = bool(data.pop("_free", False))
         if pending:
             ctx.pending = {
                 "_options": pending,
@@ -229,6 +243,8 @@ class Engine:
                 "_exact": exact,
                 "_ov": offered_at,
             }
+            if free_numbers:
+                ctx.pending["_free"] = True
 
         if incoming.choice is not None:
             version, _, index = incoming.choice.partition(":")
@@ -255,16 +271,56 @@ class Engine:
         if command is not None:
             self._dispatch_command(ctx, *command)
             return
-        if incoming.chat_type == "group":
+        if incoming.unsupported is not None and incoming.photo is None:
+            if incoming.chat_type == "private":  # in a group, stickers are not for the bot
+                ctx.say("engine.unsupported")
             return
-        if pending:
-            matched = _match_typed(text, pending, labels, exact)
+        matched = match(text, labels, exact) if pending else None
+        if incoming.chat_type == "group":  # only answers to a question asked in the group
             if matched is not None:
                 ctx.choice = pending[matched]
+                self._dispatch_step(ctx)
+            return
+        if matched is not None:
+            ctx.choice = pending[matched]
+        elif pending and not free_numbers:
+            picks = several(text, len(pending))
+            if picks is not None:
+                ctx.choices = [pending[i] for i in picks if i not in exact]
+            elif text.isdigit():  # a number that is not in the list: stay, say the range
+                ctx.say("engine.number_out_of_range", number=text[:6], last=len(pending))
+                self._show_again(ctx, pending, labels, exact)
+                return
         if ctx.state.flow is None:
+            if ctx.actor.member is None and START_COMMAND in self.commands:
+                # a first message from someone unregistered starts registration; a code typed
+                # alone (a unit's, as the invitation says) works like `/start CODE`
+                self._dispatch_command(ctx, START_COMMAND, text if len(text) <= 50 else "")
+                return
             ctx.say("engine.unknown_input")
             return
+        before = (ctx.state.flow, ctx.state.step)
         self._dispatch_step(ctx)
+        if (
+            pending
+            and ctx.choice is None
+            and ctx.offered is None
+            and (ctx.state.flow, ctx.state.step) == before
+            and not any(isinstance(r, Choices) for r in ctx.replies)
+        ):  # typed something that chose nothing and the step did not ask again: show the list
+            self._show_again(ctx, pending, labels, exact)
+
+    def _show_again(
+        self, ctx: Context, pending: list[str], labels: list[str], exact: list[int]
+    ) -> None:
+        """The options still on screen, offered again under a short line (on a channel without
+        buttons the list may be far up the chat)."""
+        options = [
+            Option(label, data, exact=i in exact)
+            for i, (data, label) in enumerate(zip(pending, labels, strict=False))
+        ]
+        free = bool(ctx.pending and ctx.pending.get("_free"))
+        ctx.ask(self.texts("engine.choices_again"), options, typed_numbers=not free)
 
     def _dispatch_command(self, ctx: Context, name: str, args: str) -> None:
         if name == CANCEL_COMMAND:
@@ -329,25 +385,15 @@ class Engine:
         )
 
 
-def _match_typed(
-    text: str, pending: list[str], labels: Iterable[str], exact: Iterable[int] = ()
-) -> int | None:
-    """A typed answer to a list of options: its number, or its words without diacritics (all of
-    them, or the first ones when only one option starts so; never for an `exact` option: "xóa"
-    does not erase anything)."""
-    if text.isdigit():
-        number = int(text)
-        return number - 1 if 1 <= number <= len(pending) else None
-    typed = _words(text)
-    if not typed:
-        return None
-    words = [_words(label) for label in labels]
-    if typed in words:
-        return words.index(typed)
-    starting = [i for i, w in enumerate(words) if w.startswith(typed + " ") and i not in exact]
-    return starting[0] if len(starting) == 1 else None  # "xong" for "Xong, sang phần sau ➡️"
+SEEN_EVERY = timedelta(hours=1)
 
 
-def _words(text: str) -> str:
-    """'Tiếp ➡️' -> 'tiep': folded letters and digits only, so icons need not be typed."""
-    return " ".join("".join(c if c.isalnum() else " " for c in fold(text)).split())
+def _seen(identity: Identity | None, now: datetime, session: Session) -> None:
+    """Note when the person last wrote from this account, at most once an hour (one write)."""
+    if identity is None or identity.id is None:
+        return
+    if identity.last_seen_at is not None and now - identity.last_seen_at < SEEN_EVERY:
+        return
+    session.execute(
+        update(Identity).where(col(Identity.id) == identity.id).values(last_seen_at=now)
+    )

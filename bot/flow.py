@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.messages import Choices, Document, Incoming, Notification, Option, Photo, Reply, Text
@@ -78,6 +79,7 @@ class Context:
         commands: dict[str, Command] | None = None,
         now: datetime | None = None,
         rng: random.Random | None = None,
+        bot_names: dict[str, str] | None = None,
     ):
         self.incoming = incoming
         self.session = session
@@ -89,10 +91,13 @@ class Context:
         self.commands = commands or {}
         self.now = now or utcnow()
         self.rng = rng or random.Random()
+        self.bot_names = bot_names or {}
         self.replies: list[Reply] = []
         self.notifications: list[Notification] = []
         self.offered: list[Option] | None = None  # options asked in this update
         self.choice: str | None = None  # the semantic data of the chosen option
+        self.choices: list[str] | None = None  # several options typed at once ("1 3 5")
+        self.typed_numbers = True  # a number typed in answer to `ask` chooses an option
         self.pending: dict[str, Any] | None = None  # the options on screen before this update
         self.args: str = ""
 
@@ -110,9 +115,14 @@ class Context:
     def say_html(self, html: str) -> None:
         self.replies.append(Text(html))
 
-    def ask(self, html: str, options: list[Option], columns: int = 1) -> None:
-        """Offer options; the engine binds them to the state so old buttons are recognised."""
+    def ask(
+        self, html: str, options: list[Option], columns: int = 1, *, typed_numbers: bool = True
+    ) -> None:
+        """Offer options; the engine binds them to the state so old buttons are recognised.
+        `typed_numbers=False` when the step also takes a number as its own input (a count, a
+        year): then a number out of the list's range is not answered with the range."""
         self.offered = list(options)
+        self.typed_numbers = typed_numbers
         self.replies.append(Choices(html, tuple(options), columns))
 
     def photo(self, data: bytes, filename: str, caption: str = "") -> None:
@@ -122,13 +132,34 @@ class Context:
         self.replies.append(Document(data, filename, caption))
 
     def notify(self, member_id: int, html: str) -> int:
-        """Tell another member something in each chat they use; returns the chats reached."""
-        identities = self.session.exec(
-            select(Identity).where(Identity.member_id == member_id, Identity.blocked == False)  # noqa: E712
-        ).all()
-        for identity in identities:
-            self.notifications.append(Notification(identity.platform, identity.chat_id, Text(html)))
-        return len(identities)
+        """Tell another member something, on the app they wrote from last; returns the chats
+        reached (0 or 1)."""
+        identity = self.session.exec(
+            select(Identity)
+            .where(Identity.member_id == member_id, Identity.blocked == False)  # noqa: E712
+            .order_by(
+                func.coalesce(col(Identity.last_seen_at), col(Identity.created_at)).desc(),
+                col(Identity.id).desc(),
+            )
+        ).first()
+        if identity is None:
+            return 0
+        self.notifications.append(Notification(identity.platform, identity.chat_id, Text(html)))
+        return 1
+
+    def invitation(self, code: str) -> list[str]:
+        """How to join through a code (a unit's, a conference's): a link for Telegram, the
+        line to type on Zalo, where links cannot carry it."""
+        lines = []
+        telegram = self.bot_names.get("telegram")
+        if telegram:
+            lines.append(self.t("invite.telegram", link=f"https://t.me/{telegram}?start={code}"))
+        zalo = self.bot_names.get("zalo")
+        if zalo:
+            lines.append(self.t("invite.zalo", bot=zalo, code=code))
+        else:
+            lines.append(self.t("invite.typed", code=code))
+        return lines
 
     def begin(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
         self.state.flow, self.state.step, self.state.data = flow, step, dict(data or {})

@@ -1,4 +1,6 @@
-"""Running channels: long polling, or a Starlette app serving the webhooks and /healthz."""
+"""Running the bot: every channel whose token is set (Telegram, Zalo, both), by long polling or by
+webhook, with the scheduler beside them, and an HTTP server for the webhooks, /healthz and the
+file links of platforms that take files by URL (/files/<id>)."""
 
 from __future__ import annotations
 
@@ -6,25 +8,33 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import random
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from json import JSONDecodeError
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
 from sqlalchemy import text
+from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.app import App
+from bot.channels.base import Switchboard
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
+from bot.services import files
 
 logger = logging.getLogger(__name__)
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 MAX_BODY = 1_000_000
+START_RETRY_MAX = 60.0  # seconds between attempts to reach a platform at start
 
 
 def _secret_ok(given: str | None, expected: str) -> bool:
@@ -35,8 +45,25 @@ def _secret_ok(given: str | None, expected: str) -> bool:
     )
 
 
-def web_app(app: App, telegram: TelegramChannel | None) -> Starlette:
-    """The webhook endpoints and a health check."""
+async def _json_body(request: Request) -> Any:
+    """The body as JSON, or a ready error response."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"ok": False, "error": "too large"}, status_code=413)
+    try:
+        return await request.json()
+    except (JSONDecodeError, UnicodeDecodeError):
+        return JSONResponse({"ok": False, "error": "bad json"}, status_code=400)
+
+
+def web_app(
+    app: App,
+    telegram: TelegramChannel | None = None,
+    zalo: ZaloChannel | None = None,
+    *,
+    telegram_ready: asyncio.Event | None = None,
+) -> Starlette:
+    """The webhook endpoints, the file links and a health check."""
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -46,29 +73,67 @@ def web_app(app: App, telegram: TelegramChannel | None) -> Starlette:
             return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
         return JSONResponse({"ok": True, "database": "ok"})
 
-    async def telegram_webhook(request: Request) -> JSONResponse:
+    async def telegram_webhook(request: Request) -> Response:
         if telegram is None:
             return JSONResponse({"ok": False}, status_code=404)
         given = request.headers.get(TELEGRAM_SECRET_HEADER)
         if not _secret_ok(given, app.settings.telegram_webhook_secret):
             logger.warning("telegram webhook: wrong or missing secret token")
             return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"ok": False, "error": "too large"}, status_code=413)
-        try:
-            payload: Any = await request.json()
-        except (JSONDecodeError, UnicodeDecodeError):
-            return JSONResponse({"ok": False, "error": "bad json"}, status_code=400)
+        payload = await _json_body(request)
+        if isinstance(payload, Response):
+            return payload
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
+        if telegram_ready is not None and not telegram_ready.is_set():
+            return JSONResponse({"ok": False, "error": "starting"}, status_code=503)  # retried
         await telegram.process_webhook(payload)
         return JSONResponse({"ok": True})
+
+    async def zalo_webhook(request: Request) -> Response:
+        if zalo is None:
+            return JSONResponse({"ok": False}, status_code=404)
+        given = request.headers.get(ZALO_SECRET_HEADER)  # checked before reading anything else
+        if not _secret_ok(given, app.settings.zalo_webhook_secret):
+            logger.warning("zalo webhook: wrong or missing secret token")
+            return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
+        payload = await _json_body(request)
+        if isinstance(payload, Response):
+            return payload
+        if not isinstance(payload, dict):
+            return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
+        await zalo.process_webhook(payload)
+        return JSONResponse({"ok": True})
+
+    async def served_file(request: Request) -> Response:
+        found = await asyncio.to_thread(_find_file, app, request.path_params["file_id"])
+        if found is None:  # unknown, altered or expired: the same answer, nothing listed
+            return PlainTextResponse("Không tìm thấy tệp hoặc liên kết đã hết hạn.", 404)
+        name, content_type, data = found
+        inline = content_type.startswith("image/")
+        ascii_name = name.encode("ascii", "ignore").decode() or "tep"
+        disposition = (
+            f'{"inline" if inline else "attachment"}; filename="{ascii_name}"; '
+            f"filename*=UTF-8''{quote(name)}"
+        )
+        return Response(
+            data,
+            media_type=content_type,
+            headers={
+                "Content-Disposition": disposition,
+                "Cache-Control": "private, no-store",
+                "X-Robots-Tag": "noindex, nofollow",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
 
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/files/{file_id}", served_file, methods=["GET"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+            Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
         ]
     )
 
@@ -76,6 +141,12 @@ def web_app(app: App, telegram: TelegramChannel | None) -> Starlette:
 def _ping_db(app: App) -> None:
     with app.db.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def _find_file(app: App, file_id: str) -> tuple[str, str, bytes] | None:
+    with Session(app.db) as session:
+        row = files.find(session, file_id, now=app.engine.clock())
+        return None if row is None else (row.filename, row.content_type, row.data)
 
 
 async def _wait_for_stop() -> None:
@@ -87,26 +158,192 @@ async def _wait_for_stop() -> None:
     await stop.wait()
 
 
+async def retry_until(
+    attempt: Callable[[], Awaitable[Any]], what: str, stop: asyncio.Event
+) -> bool:
+    """Try until it works or the bot stops, waiting longer each time (with jitter), one log
+    line per failed attempt. True once it worked."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await attempt()
+            return True
+        except Exception as exc:
+            wait = min(delay, START_RETRY_MAX) * random.uniform(0.8, 1.2)
+            logger.warning("%s failed (%s); retrying in %.0f s", what, type(exc).__name__, wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            delay *= 2
+    return False
+
+
+async def _run_telegram(
+    app: App,
+    telegram: TelegramChannel,
+    stop: asyncio.Event,
+    *,
+    webhook: bool,
+    public_url: str | None,
+    ready: asyncio.Event,
+) -> None:
+    """Telegram from start to stop. A Bot API that cannot be reached at start is retried
+    without holding up the other channels and the scheduler."""
+    application = telegram.application
+    if not await retry_until(application.initialize, "telegram: start", stop):
+        return
+    try:
+        await retry_until(telegram.set_menu, "telegram: command menu", stop)
+        if webhook and public_url:
+            await retry_until(
+                lambda: application.bot.set_webhook(
+                    url=public_url.rstrip("/") + "/telegram/webhook",
+                    secret_token=app.settings.telegram_webhook_secret,
+                    allowed_updates=["message", "callback_query"],
+                ),
+                "telegram: setWebhook",
+                stop,
+            )
+        elif not webhook:
+            await retry_until(
+                lambda: application.bot.delete_webhook(drop_pending_updates=False),
+                "telegram: deleteWebhook",
+                stop,
+            )
+            assert application.updater is not None
+            await application.updater.start_polling(allowed_updates=["message", "callback_query"])
+        await application.start()
+        ready.set()
+        logger.info("telegram %s started", "webhook" if webhook else "polling")
+        await stop.wait()
+    finally:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+
+async def _run_zalo(
+    zalo: ZaloChannel, stop: asyncio.Event, *, webhook: bool, public_url: str | None
+) -> None:
+    try:
+        if not webhook:
+            await zalo.poll(stop)
+            return
+        await zalo.introduce()
+        if public_url:
+            await retry_until(lambda: zalo.set_webhook(public_url), "zalo: setWebhook", stop)
+        await stop.wait()
+        await zalo.drain()
+    finally:
+        await zalo.aclose()
+
+
 @contextlib.asynccontextmanager
-async def _background(app: App, telegram: TelegramChannel, enabled: bool) -> AsyncIterator[None]:
-    """The scheduler and the outbox delivery, alongside the channel, stopped with it."""
+async def _background(
+    app: App, senders: list[Any], enabled: bool, stop: asyncio.Event
+) -> AsyncIterator[None]:
+    """The scheduler and the outbox delivery, alongside the channels, stopped with them."""
     if not enabled:
         yield
         return
-    from bot.channels.telegram import TelegramSender
     from scheduler.runner import SchedulerService
 
-    done = asyncio.Event()
-    service = SchedulerService(app, [TelegramSender(telegram.bot)], clock=app.engine.clock)
-    task = asyncio.create_task(service.run(done))
+    service = SchedulerService(app, senders, clock=app.engine.clock)
+    task = asyncio.create_task(service.run(stop))
     try:
         yield
     finally:
-        done.set()
+        stop.set()
         try:
             await asyncio.wait_for(task, 15)
         except Exception:
             logger.exception("the scheduler did not stop cleanly")
+
+
+async def serve(
+    app: App,
+    *,
+    telegram: TelegramChannel | None = None,
+    zalo: ZaloChannel | None = None,
+    webhook: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    public_url: str | None = None,
+    stop: asyncio.Event | None = None,
+    scheduler: bool = True,
+) -> None:
+    """Run the channels until stopped (SIGINT/SIGTERM, or `stop`). The HTTP server runs in
+    webhook mode, and in polling mode when a port is given (health check and file links)."""
+    from bot.channels.telegram import TelegramSender
+    from bot.channels.zalo import sender as zalo_sender
+
+    own_stop = stop is None
+    stop = stop or asyncio.Event()
+    board = Switchboard([c for c in (telegram, zalo) if c is not None])
+    for channel in (telegram, zalo):
+        if channel is not None:
+            channel.switchboard = board
+    telegram_ready = asyncio.Event()
+    tasks: list[asyncio.Task[Any]] = []
+    if telegram is not None:
+        tasks.append(
+            asyncio.create_task(
+                _run_telegram(
+                    app,
+                    telegram,
+                    stop,
+                    webhook=webhook,
+                    public_url=public_url,
+                    ready=telegram_ready,
+                )
+            )
+        )
+    if zalo is not None:
+        tasks.append(
+            asyncio.create_task(_run_zalo(zalo, stop, webhook=webhook, public_url=public_url))
+        )
+    server: uvicorn.Server | None = None
+    if webhook or port is not None:
+        config = uvicorn.Config(
+            web_app(app, telegram, zalo, telegram_ready=telegram_ready),
+            host=host or "0.0.0.0",  # noqa: S104 (behind a reverse proxy)
+            port=port or 8080,
+            log_level="warning",
+            access_log=False,  # paths hold file ids: never in logs
+        )
+        server = uvicorn.Server(config)
+        tasks.append(asyncio.create_task(_http(server, stop)))
+        logger.info("http server on %s:%s", config.host, config.port)
+    senders: list[Any] = []
+    if telegram is not None:
+        senders.append(TelegramSender(telegram.bot))
+    if zalo is not None:
+        senders.append(zalo_sender(zalo))
+    watcher = asyncio.create_task(_signals(stop)) if own_stop else None
+    try:
+        async with _background(app, senders, scheduler, stop):
+            await stop.wait()
+    finally:
+        stop.set()
+        if server is not None:
+            server.should_exit = True
+        for done in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(done, BaseException) and not isinstance(done, asyncio.CancelledError):
+                logger.error("a channel stopped with %s", type(done).__name__)
+        if watcher is not None:
+            watcher.cancel()
+
+
+async def _http(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    """uvicorn handles SIGINT/SIGTERM while it serves: when it stops, everything stops."""
+    await server.serve()
+    stop.set()
+
+
+async def _signals(stop: asyncio.Event) -> None:
+    await _wait_for_stop()
+    stop.set()
 
 
 async def serve_polling(
@@ -116,21 +353,8 @@ async def serve_polling(
     *,
     scheduler: bool = True,
 ) -> None:
-    """Long polling until stopped; PTB's updater retries with growing delays on network errors."""
-    application = telegram.application
-    async with application:
-        await telegram.set_menu()
-        await application.bot.delete_webhook(drop_pending_updates=False)
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=["message", "callback_query"])
-        await application.start()
-        logger.info("telegram polling started")
-        try:
-            async with _background(app, telegram, scheduler):
-                await (stop.wait() if stop is not None else _wait_for_stop())
-        finally:
-            await application.updater.stop()
-            await application.stop()
+    """Telegram alone by long polling (kept for the tests that drive one channel)."""
+    await serve(app, telegram=telegram, stop=stop, scheduler=scheduler)
 
 
 async def serve_webhook(
@@ -143,33 +367,14 @@ async def serve_webhook(
     stop: asyncio.Event | None = None,
     scheduler: bool = True,
 ) -> None:
-    """Serve /telegram/webhook and /healthz with uvicorn until stopped."""
-    application = telegram.application
-    async with application:
-        await telegram.set_menu()
-        if public_url:
-            await application.bot.set_webhook(
-                url=public_url.rstrip("/") + "/telegram/webhook",
-                secret_token=app.settings.telegram_webhook_secret,
-                allowed_updates=["message", "callback_query"],
-            )
-        await application.start()
-        config = uvicorn.Config(
-            web_app(app, telegram), host=host, port=port, log_level="warning", access_log=False
-        )
-        server = uvicorn.Server(config)
-        if stop is not None:
-
-            async def _stopper() -> None:
-                await stop.wait()
-                server.should_exit = True
-
-            watcher = asyncio.create_task(_stopper())
-        logger.info("webhook server on %s:%s", host, port)
-        try:
-            async with _background(app, telegram, scheduler):
-                await server.serve()
-        finally:
-            if stop is not None:
-                watcher.cancel()
-            await application.stop()
+    """Telegram alone by webhook (kept for the tests that drive one channel)."""
+    await serve(
+        app,
+        telegram=telegram,
+        webhook=True,
+        host=host,
+        port=port,
+        public_url=public_url,
+        stop=stop,
+        scheduler=scheduler,
+    )

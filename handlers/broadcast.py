@@ -11,9 +11,11 @@ from sqlmodel import col, select
 from bot.flow import Context, Router
 from bot.messages import CAPTION_LIMIT, Option, to_plain
 from bot.models import Broadcast, BroadcastKind, BroadcastStatus, RoleName, Unit
-from bot.services import audience, audit, outbox, pledges, units
+from bot.services import audience, audit, outbox, pledges, quota, units
+from bot.texts import Raw
 from bot.textutil import nfc
 from bot.timefmt import fmt_datetime
+from handlers.link import platform_name
 from handlers.review import scopes
 
 router = Router("broadcast")
@@ -146,7 +148,8 @@ def framed(ctx: Context, unit: Unit, text: str) -> str:
 
 
 def _platforms(ctx: Context) -> set[str]:
-    return {"telegram", "zalo", "console", "memory"}
+    """Every platform: the preview counts members wherever they are."""
+    return set(ctx.settings.admins_by_platform()) | {ctx.incoming.platform}
 
 
 def _photo(ctx: Context) -> bytes | None:
@@ -386,4 +389,28 @@ def calendar(ctx: Context) -> None:
         )
     if len(lines) == 1:
         lines.append(ctx.t("calendar.nothing"))
+    lines += _usage_lines(ctx)
     ctx.say_html("\n".join(lines))
+
+
+def _usage_lines(ctx: Context) -> list[str]:
+    """This month's messages on platforms whose plan caps them (Zalo), for admins."""
+    if not ctx.actor.is_admin:
+        return []
+    lines = []
+    month = quota.month_of(ctx.now, ctx.settings.tz)
+    for platform, limit in ctx.settings.monthly_limits().items():
+        use = quota.usage(ctx.session, platform=platform, month=month, limit=limit)
+        held = ctx.t("quota.line_held", held=use.held) if use.held else ""
+        lines.append(
+            ctx.t(
+                "quota.line",
+                app=platform_name(ctx, platform),
+                sent=use.sent,
+                limit=limit,
+                month=f"{month[5:]}/{month[:4]}",
+                percent=use.percent,
+                held=Raw(held),
+            )
+        )
+    return ["", *lines] if lines else []

@@ -12,12 +12,13 @@ from bot.flow import Context, Router
 from bot.messages import Option, to_plain
 from bot.models import Member, Pledge, StudyProgress, Unit
 from bot.pledgebook import sections_for
-from bot.services import audit, campaigns, pledges, privacy, quizzes, study, units
+from bot.services import audit, campaigns, linking, pledges, privacy, quizzes, study, units
 from bot.services.members import group_key, initials
 from bot.services.privacy import Export, Part
 from bot.texts import Raw
 from bot.timefmt import fmt_date, fmt_datetime, fmt_duration
 from handlers.audit import describe
+from handlers.link import platform_name
 from handlers.pledge import rating_label
 from handlers.pledge import status_text as pledge_status
 
@@ -47,15 +48,47 @@ def card(ctx: Context, member: Member) -> str:
     if ctx.actor.member is member and ctx.actor.officer_units:
         scope = ", ".join(u.name for u in ctx.actor.officer_units)
         text += "\n" + ctx.t("profile.officer_scope", units=scope)
+    if ctx.actor.member is member and member.id is not None:
+        text += "\n" + _accounts(ctx, member.id)
     return Raw(text)
 
 
-@router.command("toi")
+def _accounts(ctx: Context, member_id: int) -> str:
+    """The member's chat accounts with their ids (the IT person copies an id into ADMIN_*_IDS)."""
+    here = (ctx.incoming.platform, ctx.incoming.user_id)
+    lines = [ctx.t("profile.accounts_header")]
+    for identity in linking.accounts(ctx.session, member_id):
+        mine = (identity.platform, identity.platform_user_id) == here
+        lines.append(
+            ctx.t(
+                "profile.account_line_here" if mine else "profile.account_line",
+                app=platform_name(ctx, identity.platform),
+                id=identity.platform_user_id,
+            )
+        )
+    return "\n".join(lines)
+
+
+def _invitations(ctx: Context) -> list[str]:
+    """For officers: how members of their units join (a link on Telegram, a code on Zalo)."""
+    lines: list[str] = []
+    for unit in ctx.actor.officer_units[:3]:
+        lines += ["", ctx.t("invite.header", unit=unit.name), *ctx.invitation(unit.code)]
+    return lines
+
+
+@router.command("toi", role=None)
 def show(ctx: Context) -> None:
-    """Show the caller's profile."""
+    """Show the caller's profile (to someone not registered: their account id)."""
     member = ctx.actor.member
-    assert member is not None
-    lines = [card(ctx, member), "", ctx.t("profile.studied_header")]
+    if member is None:
+        ctx.say(
+            "profile.not_registered_id",
+            app=platform_name(ctx, ctx.incoming.platform),
+            id=ctx.incoming.user_id,
+        )
+        return
+    lines = [card(ctx, member), *_invitations(ctx), "", ctx.t("profile.studied_header")]
     assert member.id is not None
     progress = study.all_progress(ctx.session, member_id=member.id)
     catalog = ctx.content.catalog
@@ -122,10 +155,16 @@ def _ask_prefs(ctx: Context, member: Member) -> None:
             ctx.t("profile.news_on" if member.mute_announcements else "profile.news_off"), "news"
         ),
         Option(ctx.t("privacy.export_button"), "export"),
-        Option(ctx.t("privacy.erase_button"), "erase"),
     ]
+    assert member.id is not None
+    here = (ctx.incoming.platform, ctx.incoming.user_id)
+    for identity in linking.accounts(ctx.session, member.id):
+        if (identity.platform, identity.platform_user_id) != here:
+            app = platform_name(ctx, identity.platform)
+            options.append(Option(ctx.t("profile.unlink", app=app), f"unlink:{identity.id}"))
+    options.append(Option(ctx.t("privacy.erase_button"), "erase"))
     ctx.begin(router.name, PREFS)
-    ctx.ask(text, options)
+    ctx.ask(text + "\n" + ctx.t("profile.link_hint"), options)
 
 
 @router.step(PREFS)
@@ -140,6 +179,15 @@ def on_prefs(ctx: Context) -> None:
         return
     if ctx.choice == "erase":
         _ask_erase(ctx)
+        return
+    if (ctx.choice or "").startswith("unlink:"):
+        identity_id = int((ctx.choice or "").removeprefix("unlink:"))
+        assert member.id is not None
+        done = linking.unlink(
+            ctx.session, member_id=member.id, identity_id=identity_id, actor_ref=ctx.actor.ref
+        )
+        ctx.say("profile.unlinked" if done else "admin.need_choice")
+        _ask_prefs(ctx, member)
         return
     if ctx.choice == "posts":
         member.mute_anniversaries = not member.mute_anniversaries
@@ -292,8 +340,7 @@ def _parts(ctx: Context, data: Export) -> list[Part]:
 
 
 def _platform(ctx: Context, platform: str) -> str:
-    key = f"privacy.platforms.{platform}"
-    return _plain(ctx, key) if key in ctx.t else platform
+    return to_plain(platform_name(ctx, platform))
 
 
 def _topic(ctx: Context, topic_id: str) -> str:

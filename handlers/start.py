@@ -5,9 +5,9 @@ from __future__ import annotations
 from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import MemberGroup, Unit
-from bot.services import members, units
+from bot.services import linking, members, units
 from bot.services.members import InvalidName, Registration, clean_name, group_key
-from handlers import unitpick
+from handlers import link, unitpick
 from handlers.profile import card
 
 router = Router("register")
@@ -24,6 +24,9 @@ MENU = "menu"
 def start(ctx: Context) -> None:
     """Begin registration, or show the profile of a registered member."""
     code = ctx.args.split()[0][:50] if ctx.args.split() else ""
+    if ctx.actor.member is None and linking.normalize(ctx.args):
+        link.redeem(ctx, ctx.args)  # a code from /lienket, typed on the second app
+        return
     linked = units.by_code(ctx.session, code) if code else None
     if ctx.actor.member is not None:
         _menu(ctx, intro="register.already", move_to=linked)
@@ -33,7 +36,7 @@ def start(ctx: Context) -> None:
     if linked is not None:
         data["unit_id"] = linked.id
         ctx.say("register.code_found", unit=units.full_name(ctx.session, linked))
-    elif code:
+    elif code and ctx.incoming.command is not None:  # typed /start CODE with a wrong code
         ctx.say("register.code_unknown", code=code)
     ctx.begin(router.name, ASK_NAME, data)
     ctx.say("register.ask_name")

@@ -92,6 +92,9 @@ def handle(ctx: Context) -> Unit | None:
         ctx.say("register.unit_need_choice")
         offer(ctx, None)
         return None
+    coded = units.by_code(ctx.session, query) if len(query.split()) == 1 else None
+    if coded is not None:  # the unit's code, as an invitation gives it
+        return coded
     found = units.search(ctx.session, query[:100])
     if not found:
         ctx.say("register.unit_search_none", query=query[:100])

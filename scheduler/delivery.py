@@ -44,8 +44,6 @@ from bot.texts import Texts
 
 logger = logging.getLogger(__name__)
 
-PLATFORM_MAX_RATE: dict[str, float] = {"telegram": 30.0}
-PLATFORM_GROUP_PER_MINUTE: dict[str, int] = {"telegram": 20}
 BACKOFF_BASE = 2.0  # seconds: 2, 4, 8, 16 ...
 IDLE_SECONDS = 1.0
 RECOVER_EVERY = timedelta(seconds=30)
@@ -56,7 +54,12 @@ TOLERANCE = 1e-6  # seconds: clocks count microseconds, a sleep may end half of 
 class Sender(Protocol):
     platform: str
 
-    async def send(self, chat_id: str, text: str, photo: bytes | None = None) -> SendResult: ...
+    async def send(
+        self, chat_id: str, text: str, photo: bytes | None = None, *, kind: str | None = None
+    ) -> SendResult:
+        """`kind`: the broadcast's kind (None for a report to one person), for platforms whose
+        monthly message limit gives some kinds priority over others (bot/services/quota.py)."""
+        ...
 
 
 def default_worker_id() -> str:
@@ -178,11 +181,9 @@ class DeliveryWorker:
         self.sender = sender
         self.platform = sender.platform
         self.texts = texts
-        cap = getattr(sender, "max_rate_per_second", PLATFORM_MAX_RATE.get(self.platform))
+        cap = getattr(sender, "max_rate_per_second", None)  # the platform's own limit
         self.rate = min(rate_per_second, cap) if cap else rate_per_second
-        self.group_per_minute: int | None = getattr(
-            sender, "group_per_minute", PLATFORM_GROUP_PER_MINUTE.get(self.platform)
-        )
+        self.group_per_minute: int | None = getattr(sender, "group_per_minute", None)
         self.clock = clock
         self.batch_size = max(1, batch_size)
         self.max_attempts = max(1, max_attempts)
@@ -399,7 +400,7 @@ class DeliveryWorker:
         while (left := self._paused_until - self._now()) > 0:
             await self._sleep(left)
         try:
-            result = await self.sender.send(row.chat_id, info.text, info.photo)
+            result = await self.sender.send(row.chat_id, info.text, info.photo, kind=info.kind)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a sender should not raise; never lose the row if it does
@@ -413,6 +414,8 @@ class DeliveryWorker:
             return Outcome(row, OutboxStatus.SENT, now)
         if result.status == "blocked":
             return Outcome(row, OutboxStatus.BLOCKED, now, error=result.error or "blocked")
+        if result.status == "held":
+            return Outcome(row, OutboxStatus.HELD, now, error=result.error or "monthly limit")
         if result.status == "retry_after":
             pause = max(result.retry_after, 0.0)
             self._paused_until = max(self._paused_until, self._secs(now) + pause)

@@ -30,7 +30,7 @@ from bot.models import (
     RoleName,
     Unit,
 )
-from bot.services import audience, outbox, pledges, stats, units
+from bot.services import audience, files, outbox, pledges, quota, stats, units
 from bot.timefmt import fmt_date
 
 logger = logging.getLogger(__name__)
@@ -85,12 +85,14 @@ class Planner:
                 if campaign is not None:
                     self._reminders(session, root, campaign, now, report)
                     self._report_reminders(session, root, campaign, now, report)
+            self._quota_notices(session, now, report)
             self._start_due(session, now, report)
             session.execute(
                 delete(ProcessedUpdate).where(
                     col(ProcessedUpdate.processed_at) < now - PROCESSED_UPDATES_KEPT
                 )
             )
+            files.prune(session, now=now)
             session.commit()
         self._refresh_tallies(now)
         return report
@@ -152,6 +154,34 @@ class Planner:
                 session.add(broadcast)
         except IntegrityError:  # another scheduler created it a moment ago
             logger.info("already created: %s", key)
+
+    def _quota_notices(self, session: Session, now: datetime, report: TickReport) -> None:
+        """Admins are told when a platform's month reaches 80% of its message limit, and when
+        messages were held back because of it; once each a month."""
+        for platform, limit in self.settings.monthly_limits().items():
+            month = quota.month_of(now, self.tz)
+            for notice in quota.notices_due(session, platform=platform, month=month, limit=limit):
+                use = quota.usage(session, platform=platform, month=month, limit=limit)
+                text = self.content.texts(
+                    f"quota.{notice}",
+                    app=self.content.texts(f"privacy.platforms.{platform}"),
+                    sent=use.sent,
+                    held=use.held,
+                    limit=limit,
+                    percent=use.percent,
+                    month=f"{month[5:]}/{month[:4]}",
+                )
+                self._once(
+                    session,
+                    report,
+                    key=f"quota-{notice}:{platform}:{month}",
+                    due=now,
+                    now=now,
+                    make=partial(
+                        Broadcast, kind=BroadcastKind.ADMIN_NOTICE, text=text, created_by=SCHEDULER
+                    ),
+                )
+                quota.mark_notice(session, platform=platform, month=month, notice=notice, now=now)
 
     def _anniversaries(
         self,
@@ -284,7 +314,12 @@ class Planner:
             added = outbox.enqueue(
                 session,
                 broadcast.id,
-                audience.recipients(session, broadcast, platforms=self.platforms),
+                audience.recipients(
+                    session,
+                    broadcast,
+                    platforms=self.platforms,
+                    admin_ids=self.settings.admins_by_platform(),
+                ),
             )
             broadcast.status = BroadcastStatus.SENDING if added else BroadcastStatus.DONE
             broadcast.started_at = now

@@ -96,11 +96,13 @@ class Recording:
     def __getattr__(self, name: str) -> Any:  # platform, limits: those of the wrapped sender
         return getattr(self.inner, name)
 
-    async def send(self, chat_id: str, text: str, photo: bytes | None = None) -> SendResult:
+    async def send(
+        self, chat_id: str, text: str, photo: bytes | None = None, *, kind: str | None = None
+    ) -> SendResult:
         self.events.append(Event("start", chat_id, self.time()))
         if self.hook is not None:
             await self.hook(chat_id, sum(e.kind == "start" for e in self.events))
-        result = await self.inner.send(chat_id, text, photo)
+        result = await self.inner.send(chat_id, text, photo, kind=kind)
         self.events.append(Event("end", chat_id, self.time(), result))
         return result
 

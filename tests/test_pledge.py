@@ -159,7 +159,8 @@ def test_own_items_are_checked_and_kept_verbatim(papp, people) -> None:  # type:
     me.say("   ")
     assert "chưa có nội dung" in me.last_text()
     me.say("99")
-    assert "Không có mục số 99" in me.last_text()
+    assert "Không có lựa chọn số 99" in me.last_text()
+    assert "Xong" in " ".join(o.label for o in me.last_choices().options)  # the list, again
     me.say("x" * 5000)
     assert "tối đa 500" in me.last_text()
     me.say("ok")

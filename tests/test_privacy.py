@@ -175,7 +175,7 @@ def test_erase_asks_clearly_and_no_keeps_everything(papp, people) -> None:  # ty
     assert "Dữ liệu của bạn được giữ nguyên" in me.last_text()
     me.say("/toi")
     me.say("9")  # a wrong number: told so, and the menu is still there
-    assert "Vui lòng chọn" in me.last_text()
+    assert "Không có lựa chọn số 9. Xin chọn một số từ 1 đến 4." in me.last_text()
     assert "📥 Tải dữ liệu của tôi" in [o.label for o in me.last_choices().options]
     me.press("Rút lại đồng ý và xóa dữ liệu")
     for other in ("/nhatky", "/xyz"):  # any other command closes the question
@@ -267,7 +267,7 @@ def test_register_again_after_erasure_is_a_new_member(papp, people) -> None:  # 
     old = member_named(papp, "Nguyễn Văn An")
     erase(me)
     me.say("/toi")
-    assert "cần đăng ký" in me.last_text()
+    assert "Bạn chưa đăng ký. Gõ /start" in me.last_text()
     register(me, name="Nguyễn Văn An")
     new = member_named(papp, "Nguyễn Văn An")
     assert new.id != old.id and new.consent_at is not None

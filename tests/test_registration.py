@@ -71,9 +71,10 @@ def test_cancel_mid_flow_leaves_nothing(app, chat):
     me.say("Lê Văn Tám")
     me.say("/huy")
     assert "Đã hủy" in me.last_text()
-    me.say("Mầm non")
-    assert "chưa hiểu" in me.last_text()
     assert members(app) == []
+    me.say("Mầm non")  # someone not registered who writes anything is offered registration
+    assert "Bước 1/5" in me.last_text()
+    me.say("/huy")
     me.say("/huy")
     assert "không có thao tác" in me.last_text()
 
@@ -176,8 +177,9 @@ def test_typed_answers_to_choices_work_by_number_or_label(chat):
     me = chat()
     me.say("/start CDCS-MN-HM")
     me.say("Phạm Thị Hoa")
-    me.say("9")  # out of range: asked again
-    assert "Vui lòng chọn một trong các nhóm" in me.last_text()
+    me.say("9")  # out of range: the range is said and the choices shown again
+    assert "Không có lựa chọn số 9. Xin chọn một số từ 1 đến 4." in me.last_text()
+    assert me.last_choices().options[0].label == "Cán bộ công đoàn"
     me.say("vien chuc")
     assert "Bước 4/5" in me.last_text()
     me.say("2")
@@ -196,7 +198,7 @@ def test_no_consent_no_registration(app, chat):
     assert "chưa thể đăng ký" in me.last_text()
     assert members(app) == []
     me.say("/toi")
-    assert "cần đăng ký" in me.last_text()
+    assert "Bạn chưa đăng ký. Gõ /start" in me.last_text()
 
 
 def test_start_again_shows_profile_and_corrects_it(app, chat):
@@ -272,5 +274,9 @@ def test_unknown_command_and_unknown_text(chat):
     me = chat()
     me.say("/khongco")
     assert "Không có lệnh /khongco" in me.last_text()
+    me.say("xin chào")  # a first message from someone new: registration, as on Zalo
+    assert "Bước 1/5" in me.last_text()
+    me.say("/huy")
+    register(me)
     me.say("xin chào")
     assert "/trogiup" in me.last_text()

@@ -49,7 +49,9 @@ class MemorySender:
         self.sent: list[tuple[str, str]] = []
         self.photos: dict[str, list[bytes]] = {}
 
-    async def send(self, chat_id: str, text: str, photo: bytes | None = None) -> SendResult:
+    async def send(
+        self, chat_id: str, text: str, photo: bytes | None = None, *, kind: str | None = None
+    ) -> SendResult:
         self.sent.append((chat_id, text))
         if photo is not None:
             self.photos.setdefault(chat_id, []).append(photo)

@@ -33,14 +33,17 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.base import Switchboard
 from bot.config import Settings
 from bot.engine import Engine
 from bot.messages import (
     CAPTION_LIMIT,
+    Capabilities,
     Choices,
     Document,
     Incoming,
     Photo,
+    Reply,
     Response,
     Text,
     split_text,
@@ -51,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 TEXT_LIMIT = 4096
+CAPABILITIES = Capabilities(text_limit=TEXT_LIMIT, buttons=True, uploads=True)
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # larger photos are not fetched (Telegram's own are ~0.3 MB)
 MENU_COMMANDS = ("start", "hoc", "thi", "dangky", "toi", "trogiup", "huy")
 
@@ -98,7 +102,18 @@ def to_incoming(update: Update) -> Incoming | None:
         text=text,
         chat_type="private" if message.chat.type == "private" else "group",
         message_id=str(message.message_id),
+        unsupported=_unsupported(message),
     )
+
+
+def _unsupported(message: Message) -> str | None:
+    """What kind of message the bot cannot read (a photo is read: announcements carry one)."""
+    if message.text is not None or message.photo:
+        return None
+    for kind in ("sticker", "voice", "audio", "video", "video_note", "document", "animation"):
+        if getattr(message, kind, None):
+            return kind
+    return None if message.caption else "other"
 
 
 def keyboard(choices: Choices) -> InlineKeyboardMarkup:
@@ -111,12 +126,23 @@ def keyboard(choices: Choices) -> InlineKeyboardMarkup:
 class TelegramChannel:
     """Bridges a PTB Application and the engine."""
 
-    def __init__(self, engine: Engine, settings: Settings, application: Any = None):
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        application: Any = None,
+        *,
+        switchboard: Switchboard | None = None,
+    ):
         self.engine = engine
         self.settings = settings
         self.application = application or build_application(settings)
         self.application.add_handler(TypeHandler(Update, self.on_update))
         self.application.add_error_handler(self.on_error)
+        self.switchboard = switchboard or Switchboard()
+        self.switchboard.add(self)
 
     @property
     def bot(self) -> Any:
@@ -141,6 +167,8 @@ class TelegramChannel:
 
     async def set_menu(self) -> None:
         """The command menu in Vietnamese: the commands this deployment has, with their texts."""
+        if self.bot.username:  # invitation links: https://t.me/<username>?start=<code>
+            self.engine.bot_names[PLATFORM] = self.bot.username
         texts = self.engine.texts
         commands = [
             BotCommand(name, texts(f"commands.{name}"))
@@ -166,7 +194,7 @@ class TelegramChannel:
                 await self._mark_selected(query.message, response.selected)
         if not response.duplicate:
             await self.send(incoming.chat_id, response)
-            await self.deliver(response)
+            await self.switchboard.deliver(response.notifications)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error with the update id only: updates carry names and messages."""
@@ -208,16 +236,9 @@ class TelegramChannel:
             except TelegramError as exc:
                 logger.warning("sending to chat failed: %s", type(exc).__name__)
 
-    async def deliver(self, response: Response) -> None:
-        """Messages to other people's chats on this platform (other platforms have their own)."""
-        for note in response.notifications:
-            if note.platform != PLATFORM:
-                logger.warning("no channel to deliver a notification on %s", note.platform)
-                continue
-            try:
-                await self._send_one(note.chat_id, note.reply)
-            except TelegramError as exc:
-                logger.warning("notification failed: %s", type(exc).__name__)
+    async def send_reply(self, chat_id: str, reply: Reply) -> None:
+        """One reply to a chat (a notification to another person comes this way)."""
+        await self._send_one(chat_id, reply)
 
     async def _send_one(self, chat_id: str, reply: Any) -> None:
         if isinstance(reply, Text):
@@ -342,7 +363,9 @@ class TelegramSender:
         self._uploads: dict[str, asyncio.Lock] = {}
         self._digests: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
 
-    async def send(self, chat_id: str, text: str, photo: bytes | None = None) -> SendResult:
+    async def send(
+        self, chat_id: str, text: str, photo: bytes | None = None, *, kind: str | None = None
+    ) -> SendResult:
         steps: list[Callable[[], Awaitable[Any]]] = []
         if photo is not None and len(text) <= CAPTION_LIMIT:
             steps.append(lambda: self._photo(chat_id, photo, text or None))

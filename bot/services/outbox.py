@@ -74,7 +74,7 @@ ERROR_LENGTH = 200
 class SendResult:
     """What a platform answered to one send."""
 
-    status: Literal["sent", "blocked", "retry_after", "error"]
+    status: Literal["sent", "blocked", "retry_after", "error", "held"]
     retry_after: float = 0.0  # seconds, for "retry_after"
     error: str = ""  # short reason, no personal data
     retryable: bool = True  # for "error": whether trying again later may succeed
@@ -616,4 +616,6 @@ def report_text(texts: Texts, broadcast_text: str, figures: dict[str, int]) -> s
     )
     if figures["unknown"]:
         text += "\n" + texts("outbox.unknown_note")
+    if figures["held"]:
+        text += "\n" + texts("outbox.held_note", held=figures["held"])
     return text

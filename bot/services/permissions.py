@@ -59,8 +59,15 @@ class Actor:
 
 
 def resolve_actor(
-    session: Session, *, platform: str, user_id: str, admin_ids: Iterable[str] = ()
+    session: Session,
+    *,
+    platform: str,
+    user_id: str,
+    admin_ids: Iterable[str] = (),
+    other_admins: dict[str, set[str]] | None = None,
 ) -> Actor:
+    """Who is writing. `other_admins`: admin ids of the other platforms, so a member whose
+    account there is an admin is an admin here too (accounts linked with /lienket)."""
     identity = session.exec(
         select(Identity).where(Identity.platform == platform, Identity.platform_user_id == user_id)
     ).first()
@@ -72,6 +79,11 @@ def resolve_actor(
     if member is None or member.deleted_at is not None:
         return actor
     actor.member = member
+    if not actor.is_admin and other_admins:
+        others = session.exec(
+            select(Identity).where(Identity.member_id == member.id, Identity.platform != platform)
+        ).all()
+        actor.is_admin = any(i.platform_user_id in other_admins.get(i.platform, ()) for i in others)
     grants = session.exec(select(RoleGrant).where(RoleGrant.member_id == member.id)).all()
     for grant in grants:
         if grant.role == RoleName.ADMIN:
