@@ -14,7 +14,7 @@ from sqlalchemy import Engine as DbEngine
 
 from bot.config import Settings, get_settings
 from bot.content import Content, load_content
-from bot.db import alembic_config, make_engine, session_scope, upgrade
+from bot.db import alembic_config, check_writable, make_engine, session_scope, upgrade
 from bot.engine import Engine
 from bot.models import utcnow
 from bot.services import units
@@ -56,9 +56,12 @@ def build_app(
     settings = settings or get_settings()
     db = db or make_engine(settings.database_url)
     if db.dialect.name == "sqlite":
+        check_writable(db)
         upgrade(db)
     elif not schema_is_current(db):
         raise NotMigrated()
+    else:
+        check_writable(db)
     content = content or load_content(settings.content_dir)
     engine = Engine(
         db=db,

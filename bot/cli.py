@@ -52,10 +52,16 @@ def _build(settings: Settings, **kw: object):  # type: ignore[no-untyped-def]
     from sqlalchemy.exc import OperationalError
 
     from bot.app import NotMigrated, build_app
+    from bot.db import NotWritable
     from bot.yamlfile import ContentError
 
     try:
         return build_app(settings, **kw)  # type: ignore[arg-type]
+    except NotWritable:
+        raise fail(
+            "cơ sở dữ liệu chỉ đọc, bot không ghi được: kiểm tra quyền ghi của tệp và thư mục "
+            "(hoặc DATABASE_URL trỏ tới một bản sao chỉ đọc)"
+        ) from None
     except NotMigrated:
         raise fail("cơ sở dữ liệu chưa được cập nhật: chạy `congdoan db upgrade`") from None
     except ContentError as exc:

@@ -11,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -24,7 +25,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
+        if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
@@ -40,6 +41,29 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+class NotWritable(Exception):
+    """The database can be read but not written (a read-only file, mount or replica)."""
+
+
+def check_writable(engine: Engine) -> None:
+    """Refuse to start on a database the bot cannot write: every update writes (dedupe, state),
+    so starting anyway would fail each one. A write is tried and rolled back."""
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("CREATE TABLE congdoan_write_check (x INTEGER)")
+                conn.exec_driver_sql("ROLLBACK")
+            else:
+                read_only = conn.exec_driver_sql("SHOW transaction_read_only").scalar()
+                if str(read_only).lower() == "on":
+                    raise NotWritable("read-only transaction")
+    except OperationalError as exc:
+        if "readonly" in str(exc).lower() or "read-only" in str(exc).lower():
+            raise NotWritable(str(exc.orig)) from None
+        raise
 
 
 def alembic_config(url: str) -> Config:

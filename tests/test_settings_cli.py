@@ -15,7 +15,14 @@ from bot.content import check_content
 
 @pytest.fixture
 def env(monkeypatch):  # type: ignore[no-untyped-def]
-    for name in ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TIMEZONE", "ADMIN_TELEGRAM_IDS"):
+    for name in (
+        "DATABASE_URL",
+        "TELEGRAM_BOT_TOKEN",
+        "TIMEZONE",
+        "ADMIN_TELEGRAM_IDS",
+        "ZALO_BOT_TOKEN",
+        "PUBLIC_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield monkeypatch
@@ -30,6 +37,12 @@ def env(monkeypatch):  # type: ignore[no-untyped-def]
         ("TELEGRAM_BOT_TOKEN", "abc", "TELEGRAM_BOT_TOKEN"),
         ("TIMEZONE", "Mars/Olympus", "múi giờ"),
         ("BROADCAST_RATE_PER_SECOND", "nhanh", "BROADCAST_RATE_PER_SECOND"),
+        ("ADMIN_TELEGRAM_IDS", "abc,;", "không phải mã người dùng Telegram"),
+        ("ADMIN_ZALO_IDS", "ab cd", "không phải mã người dùng Zalo"),
+        ("ZALO_BOT_TOKEN", "no-colon", "ZALO_BOT_TOKEN"),
+        ("ZALO_WEBHOOK_SECRET", "short", "ZALO_WEBHOOK_SECRET"),
+        ("ZALO_MONTHLY_MESSAGE_LIMIT", "-5", "ZALO_MONTHLY_MESSAGE_LIMIT"),
+        ("PUBLIC_BASE_URL", "bot.example.org", "PUBLIC_BASE_URL"),
     ],
 )
 def test_malformed_settings_give_one_line(env, name, value, says):
@@ -48,11 +61,31 @@ def test_admin_ids_are_parsed_from_a_comma_list(env):
 def test_run_without_token_says_what_to_do(env, tmp_path):
     env.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
     result = CliRunner().invoke(cli, ["run"])
-    assert result.exit_code == 2 and "TELEGRAM_BOT_TOKEN" in result.output
+    assert result.exit_code == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.output and "ZALO_BOT_TOKEN" in result.output
     env.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-token-abcdefghijklmnopqrstuvwxyz")
     get_settings.cache_clear()
     result = CliRunner().invoke(cli, ["run", "--webhook"])
     assert result.exit_code == 2 and "TELEGRAM_WEBHOOK_SECRET" in result.output
+    env.delenv("TELEGRAM_BOT_TOKEN")
+    env.setenv("ZALO_BOT_TOKEN", "1234567890:zalo-test-secret-abcdefghij")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["run", "--webhook"])
+    assert result.exit_code == 2 and "ZALO_WEBHOOK_SECRET" in result.output
+
+
+def test_a_read_only_database_stops_the_start_with_one_line(env, tmp_path):
+    """As on a read-only mount: the bot would fail every update, so it does not start."""
+    path = tmp_path / "ro.db"
+    env.setenv("DATABASE_URL", f"sqlite:///{path}")
+    assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
+    get_settings.cache_clear()
+    env.setenv("DATABASE_URL", f"sqlite:///file:{path}?mode=ro&uri=true")
+    env.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-token-abcdefghijklmnopqrstuvwxyz")
+    result = CliRunner().invoke(cli, ["run"])
+    assert result.exit_code == 2
+    assert "chỉ đọc" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_db_upgrade_on_a_fresh_sqlite_file(env, tmp_path):
