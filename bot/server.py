@@ -311,6 +311,7 @@ async def serve(
             port=port or 8080,
             log_level="warning",
             access_log=False,  # paths hold file ids: never in logs
+            lifespan="off",
         )
         server = uvicorn.Server(config)
         tasks.append(asyncio.create_task(_http(server, stop)))

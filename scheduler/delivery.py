@@ -200,6 +200,7 @@ class DeliveryWorker:
             _SharedPace(db, self.platform, self._pace, self._epoch) if shared_pace else None
         )
         self._booking: asyncio.Future[tuple[float, list[float]]] | None = None
+        self._taking = asyncio.Lock()
         self._paused_until = -math.inf
         self._groups: dict[str, deque[float]] = {}
         self._broadcasts: OrderedDict[int, BroadcastInfo | None] = OrderedDict()
@@ -396,9 +397,17 @@ class DeliveryWorker:
         return times[0] + 60
 
     async def _call(self, row: ClaimedRow, info: BroadcastInfo) -> Outcome:
-        # a call scheduled just before another call got a 429 waits out the pause too
+        # a call scheduled just before another call got a 429 waits out the pause too, then
+        # takes a fresh slot: the calls held by the pause do not go out together at its end
+        waited = False
         while (left := self._paused_until - self._now()) > 0:
+            waited = True
             await self._sleep(left)
+        while waited:
+            granted, wait = await self._take(1)
+            if granted:
+                break
+            await self._sleep(max(wait, TOLERANCE))
         try:
             result = await self.sender.send(row.chat_id, info.text, info.photo, kind=info.kind)
         except asyncio.CancelledError:
@@ -473,7 +482,12 @@ class DeliveryWorker:
 
     async def _take(self, want: int) -> tuple[int, float]:
         """(calls allowed now, seconds to wait when none). On PostgreSQL from the shared pace,
-        booking the next slots in the background while the last ones are being used."""
+        booking the next slots in the background while the last ones are being used. One
+        taker at a time: calls held by a 429 pause take their slots beside the batch loop."""
+        async with self._taking:
+            return await self._take_now(want)
+
+    async def _take_now(self, want: int) -> tuple[int, float]:
         shared = self._shared
         if shared is None:
             return self._pace.take(self._now(), want)

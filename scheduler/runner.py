@@ -12,45 +12,17 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Connection, text
 
+from bot import locks
 from bot.app import App
+from bot.locks import AdvisoryLock
 from bot.models import utcnow
 from scheduler.delivery import DeliveryWorker, Sender
 from scheduler.jobs import Planner
 
 logger = logging.getLogger(__name__)
 
-LOCK_KEY = 0x43444254  # "CDBT": one scheduler per database
 RETRY_LEADERSHIP_SECONDS = 30.0
-
-
-class Leadership:
-    """A PostgreSQL session advisory lock held on its own connection; SQLite has one process."""
-
-    def __init__(self, app: App):
-        self.app = app
-        self.conn: Connection | None = None
-
-    def try_acquire(self) -> bool:
-        if self.app.db.dialect.name != "postgresql":
-            return True
-        conn = self.app.db.connect()
-        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
-        conn.commit()
-        if got:
-            self.conn = conn
-        else:
-            conn.close()
-        return got
-
-    def release(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(Exception):  # the connection may be gone: the lock with it
-                self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                self.conn.commit()
-            self.conn.close()
-            self.conn = None
 
 
 class SchedulerService:
@@ -69,7 +41,7 @@ class SchedulerService:
         self.planner = Planner(
             app.db, app.content, app.settings, platforms={s.platform for s in self.senders}
         )
-        self.leadership = Leadership(app)
+        self.leadership = AdvisoryLock(app.db, locks.SCHEDULER)
         self._ticking = asyncio.Lock()  # held during a tick, so stopping waits for it
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -20,9 +20,11 @@ from typing import Any
 
 import httpx
 
+from bot import locks
 from bot.channels.base import Switchboard
 from bot.config import Settings
 from bot.engine import Engine
+from bot.locks import AdvisoryLock
 from bot.messages import (
     Capabilities,
     Choices,
@@ -48,6 +50,7 @@ TEXT_LIMIT = 2000
 CAPABILITIES = Capabilities(text_limit=TEXT_LIMIT, buttons=False, uploads=False)
 POLL_TIMEOUT = 30  # seconds Zalo holds getUpdates open; it answers 408 when nothing came
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+POLLER_RETRY = 30.0  # seconds between tries to become the one poller (PostgreSQL)
 MAX_HANDLING = 64  # updates handled side by side (the engine serializes each chat)
 BACKOFF_MAX = 60.0
 INVALID_TOKEN_PAUSE = 60.0
@@ -227,7 +230,6 @@ class ZaloChannel:
         *,
         client: ZaloClient | None = None,
         switchboard: Switchboard | None = None,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ):
         self.engine = engine
         self.settings = settings
@@ -243,7 +245,8 @@ class ZaloChannel:
             clock=engine.clock,
         )
         self.bot_name = ""
-        self._sleep = sleep
+        self.retry_base = 1.0  # seconds before the first retry of a failed poll; then doubled
+        self.poller_retry = POLLER_RETRY
         self._handling: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_HANDLING)
 
@@ -278,6 +281,19 @@ class ZaloChannel:
     async def poll(self, stop: asyncio.Event) -> None:
         """Long polling until stopped: one update per call, 408 when idle (not an error); network
         errors and refusals are retried with growing delay and jitter, one log line each."""
+        lock = AdvisoryLock(self.engine.db, locks.ZALO_POLLER)
+        while not await asyncio.to_thread(lock.try_acquire):  # Zalo allows one poller per bot
+            logger.info("zalo: another process polls this bot; this one waits")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.poller_retry)
+            if stop.is_set():
+                return
+        try:
+            await self._poll(stop)
+        finally:
+            await asyncio.to_thread(lock.release)
+
+    async def _poll(self, stop: asyncio.Event) -> None:
         await self.introduce()
         with contextlib.suppress(ZaloError, httpx.HTTPError):
             await self.client.call("deleteWebhook")  # getUpdates is refused while one is set
@@ -316,7 +332,8 @@ class ZaloChannel:
         logger.info("zalo: polling stopped")
 
     async def _pause(self, exc: Exception, failures: int, stop: asyncio.Event) -> None:
-        delay = min(BACKOFF_MAX, 2.0 ** min(failures - 1, 6)) * random.uniform(0.8, 1.2)
+        growth = 2.0 ** min(failures - 1, 6)
+        delay = min(BACKOFF_MAX, self.retry_base * growth) * random.uniform(0.8, 1.2)
         if isinstance(exc, ZaloError) and exc.status == 401:
             delay = INVALID_TOKEN_PAUSE
             logger.error("zalo: the token was refused (401): check ZALO_BOT_TOKEN")
