@@ -94,9 +94,8 @@ def chat(
         typer.echo(f"Đã nạp {created} đơn vị mẫu từ content/units_demo.csv.")
     t = built.content.texts
     console = ConsoleChannel(built.engine, files_dir=Path("data/console"), user_id=user_id)
-    console.loop(
-        banner=t("console.banner"), bye=t("console.bye"), after=_console_scheduler(built, console)
-    )
+    banner = t("console.banner") if user_id == USER_ID else t("console.banner_member", user=user_id)
+    console.loop(banner=banner, bye=t("console.bye"), after=_console_scheduler(built, console))
 
 
 def _console_scheduler(built, console):  # type: ignore[no-untyped-def]

@@ -102,7 +102,9 @@ class Engine:
                 )
                 return Response(duplicate=True)
             row = self._load_state(session, incoming)
-            state = FlowState(row.flow, row.step, dict(row.data or {}), row.version)
+            data = dict(row.data or {})
+            resume = data.pop("_resume", None)
+            state = FlowState(row.flow, row.step, data, row.version, resume)
             now = self.clock()
             actor = resolve_actor(
                 session,
@@ -176,6 +178,8 @@ class Engine:
     ) -> int:
         new_version = row.version + 1
         data = dict(state.data)
+        if state.resume is not None:
+            data["_resume"] = state.resume
         if ctx.offered is not None:
             data.update(
                 _options=[o.data for o in ctx.offered],
@@ -324,11 +328,32 @@ class Engine:
 
     def _dispatch_command(self, ctx: Context, name: str, args: str) -> None:
         if name == CANCEL_COMMAND:
-            had_flow = ctx.state.flow is not None
+            had_flow = ctx.state.flow is not None or ctx.state.resume is not None
             ctx.finish()
+            ctx.state.resume = None
             ctx.say("engine.cancelled" if had_flow else "engine.nothing_to_cancel")
             return
-        ctx.finish()  # any command ends the flow: a question left open is never answered later
+        flow, step, data = ctx.state.flow, ctx.state.step, dict(ctx.state.data)
+        ctx.finish()
+        if flow is not None and self._entry(flow) == name:  # reopened: the handler may go on
+            ctx.state.resume = {"flow": flow, "step": step, "data": data}
+        self._run_command(ctx, name, args)
+        router = self.routers.get(flow or "")
+        if flow is None or router is None or not router.keep_place:
+            return  # nothing was open, or a menu that was only looked at
+        if ctx.pending and ctx.pending.get("_exact"):
+            return  # a confirmation of something irreversible never stays armed
+        if ctx.state.flow is None and ctx.offered is None:
+            # a look at something (/trogiup, a refused command): back where the person was
+            ctx.state.flow, ctx.state.step, ctx.state.data = flow, step, data
+            ctx.say("engine.still_open", what=self._flow_name(flow))
+        elif ctx.state.flow != flow:  # another flow began: where the first was is kept
+            ctx.state.resume = {"flow": flow, "step": step, "data": data}
+            entry = self._entry(flow)
+            if entry is not None:
+                ctx.say("engine.left_open", what=self._flow_name(flow), command=entry)
+
+    def _run_command(self, ctx: Context, name: str, args: str) -> None:
         found = self.commands.get(name)
         if found is None:
             ctx.say("engine.unknown_command", command=name[:32])
@@ -347,6 +372,15 @@ class Engine:
             return
         ctx.args = args
         cmd.handler(ctx)
+
+    def _flow_name(self, flow: str) -> str:
+        key = f"flows.{flow}"
+        return self.texts(key) if key in self.texts else flow
+
+    def _entry(self, flow: str) -> str | None:
+        """The command that opens (and resumes) a flow: its router's first command."""
+        router = self.routers.get(flow)
+        return next(iter(router.commands), None) if router is not None else None
 
     def _dispatch_step(self, ctx: Context) -> None:
         router = self.routers.get(ctx.state.flow or "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
@@ -31,10 +31,13 @@ class Command:
 
 
 class Router:
-    """One per flow module: its commands and its named steps."""
+    """One per flow module: its commands and its named steps. `keep_place`: a command typed in
+    the middle of this flow (a look at /trogiup) comes back to it; menus that are only looked at
+    (a profile, figures) do not need that."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, *, keep_place: bool = True):
         self.name = name
+        self.keep_place = keep_place
         self.commands: dict[str, Command] = {}
         self.steps: dict[str, Handler] = {}
 
@@ -61,6 +64,7 @@ class FlowState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     version: int = 0
+    resume: dict[str, Any] | None = None  # a flow left open by another one: {flow, step, data}
 
 
 class Context:
@@ -128,8 +132,12 @@ class Context:
     def photo(self, data: bytes, filename: str, caption: str = "") -> None:
         self.replies.append(Photo(data, filename, caption))
 
-    def document(self, data: bytes, filename: str, caption: str = "") -> None:
-        self.replies.append(Document(data, filename, caption))
+    def document(
+        self, data: bytes, filename: str, caption: str = "", *, ttl: timedelta | None = None
+    ) -> None:
+        """A file; `ttl`: how long its download link lives where files go by link (default 7
+        days): shorter for files with other people's personal data, such as reports."""
+        self.replies.append(Document(data, filename, caption, ttl))
 
     def notify(self, member_id: int, html: str) -> int:
         """Tell another member something, on the app they wrote from last; returns the chats
@@ -166,6 +174,14 @@ class Context:
 
     def goto(self, step: str) -> None:
         self.state.step = step
+
+    def take_resume(self, flow: str) -> tuple[str, dict[str, Any]] | None:
+        """The step and data of this flow when another one interrupted it, once."""
+        left = self.state.resume
+        if not left or left.get("flow") != flow:
+            return None
+        self.state.resume = None
+        return str(left.get("step") or ""), dict(left.get("data") or {})
 
     def finish(self) -> None:
         self.state.flow, self.state.step, self.state.data = None, None, {}

@@ -15,7 +15,7 @@ from bot.services.privacy import ERASED_PREFIX
 from bot.texts import Raw
 from bot.timefmt import fmt_datetime
 
-router = Router("audit")
+router = Router("audit", keep_place=False)
 
 PAGE = "page"
 PAGE_SIZE = 20

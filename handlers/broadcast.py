@@ -4,7 +4,9 @@ will, then sends it now or at a time; lists and cancels scheduled ones. /lich: w
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
@@ -202,18 +204,34 @@ def on_preview(ctx: Context) -> None:
         ctx.say("admin.need_choice")
 
 
-def parse_when(text: str, now: datetime, tz: object) -> datetime | str:
-    """'dd/mm/yyyy HH:MM' local -> an aware datetime, or the text key explaining the mistake."""
-    raw = " ".join(text.replace("h", ":").split())
-    for fmt in ("%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M", "%H:%M %d/%m/%Y"):
-        try:
-            naive = datetime.strptime(raw, fmt)
-            break
-        except ValueError:
-            continue
-    else:
+_DATE = re.compile(r"(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{4}|\d{2}))?")
+_TIME = re.compile(r"(\d{1,2})\s*(?:[:hg]\s*(\d{1,2})?|\s*giờ\s*(\d{1,2})?)?\s*(?:phút)?")
+
+
+def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime | str:
+    """A local time as people type it: '25/12/2026 07:30', '15/12 8h', '8h30 15/12/2026',
+    '15-12 8:05' (no year: the next such day) -> an aware datetime, or the text key explaining
+    the mistake."""
+    raw = " ".join(text.lower().split())
+    date = _DATE.search(raw)
+    if date is None:
         return "broadcast.when_format"
-    when = naive.replace(tzinfo=tz)  # type: ignore[arg-type]
+    rest = (raw[: date.start()] + " " + raw[date.end() :]).strip()
+    clock = _TIME.fullmatch(rest)
+    if clock is None:
+        return "broadcast.when_format"
+    day, month = int(date.group(1)), int(date.group(2))
+    year_text = date.group(3)
+    hour = int(clock.group(1))
+    minute = int(clock.group(2) or clock.group(3) or 0)
+    local_now = now.astimezone(tz)
+    year = (2000 + int(year_text) if len(year_text) == 2 else int(year_text)) if year_text else 0
+    try:
+        when = datetime(year or local_now.year, month, day, hour, minute, tzinfo=tz)
+        if not year and when < now - timedelta(days=60):  # "15/01" typed in December
+            when = when.replace(year=local_now.year + 1)
+    except ValueError:
+        return "broadcast.when_format"
     if when <= now + timedelta(minutes=1):
         return "broadcast.when_past"
     if when > now + MAX_AHEAD:

@@ -10,7 +10,7 @@ from bot.messages import Option
 from bot.models import GroupLink, RoleName, Unit
 from bot.services import audit, units
 
-router = Router("groups")
+router = Router("groups", keep_place=False)
 
 PICK = "pick"
 

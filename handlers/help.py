@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.flow import Context, Router
 
-router = Router("help")
+router = Router("help", keep_place=False)
 
 
 @router.command("trogiup", role=None, group_ok=True)

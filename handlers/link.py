@@ -9,7 +9,7 @@ from bot.messages import Notification, Text
 from bot.services import linking
 from bot.timefmt import fmt_datetime
 
-router = Router("link")
+router = Router("link", keep_place=False)
 
 ASK_CODE = "code"
 

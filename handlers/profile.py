@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.flow import Context, Router
@@ -24,7 +24,7 @@ from handlers.pledge import status_text as pledge_status
 
 logger = logging.getLogger(__name__)
 
-router = Router("profile")
+router = Router("profile", keep_place=False)
 
 PREFS = "prefs"
 CONFIRM_ERASE = "confirm_erase"
@@ -218,8 +218,11 @@ def _export(ctx: Context, member: Member) -> None:
     document = privacy.render_docx(title, intro, _parts(ctx, data))
     ctx.say("privacy.export_sent")
     stem = f"du-lieu-ca-nhan-{member.id}"
-    ctx.document(document, f"{stem}.docx", ctx.t("privacy.docx_caption"))
-    ctx.document(privacy.as_json(data, now=ctx.now), f"{stem}.json", ctx.t("privacy.json_caption"))
+    life = timedelta(days=1)  # where files go by link: the whole of the person's data
+    ctx.document(document, f"{stem}.docx", ctx.t("privacy.docx_caption"), ttl=life)
+    ctx.document(
+        privacy.as_json(data, now=ctx.now), f"{stem}.json", ctx.t("privacy.json_caption"), ttl=life
+    )
     audit.record(ctx.session, actor=ctx.actor.ref, action="data_export", member=member.id)
     logger.info("member=%s exported their data", member.id)
 

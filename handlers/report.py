@@ -5,6 +5,7 @@ any unit. Every export is in the audit log."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from bot.catalog import Campaign
 from bot.flow import Context, Router
@@ -17,8 +18,9 @@ from handlers.stats import _views as views  # the scopes /thongke offers: the sa
 
 logger = logging.getLogger(__name__)
 
-router = Router("report")
+router = Router("report", keep_place=False)
 
+REPORT_LINK_LIFE = timedelta(days=1)  # where files go by link: members' names are in it
 SCOPE = "scope"
 PICK = "pick"
 PICK_UNIT = "pick_unit"
@@ -107,11 +109,13 @@ def _export(ctx: Context, top: Unit | None, campaign: Campaign) -> None:
         report.xlsx,
         f"{stem}.xlsx",
         ctx.t("report.xlsx_caption", scope=scope, year=campaign.year),
+        ttl=REPORT_LINK_LIFE,
     )
     ctx.document(
         report.docx,
         f"{stem}.docx",
         ctx.t("report.docx_caption", scope=scope, year=campaign.year),
+        ttl=REPORT_LINK_LIFE,
     )
     ctx.say("report.ready", members=report.members, units=report.units)
     unit_id = top.id if top is not None else None

@@ -6,7 +6,14 @@ from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import MemberGroup, Unit
 from bot.services import linking, members, units
-from bot.services.members import InvalidName, Registration, clean_name, group_key
+from bot.services.members import (
+    InvalidName,
+    Registration,
+    clean_name,
+    group_key,
+    lacks_diacritics,
+)
+from bot.typedchoice import words
 from handlers import link, unitpick
 from handlers.profile import card
 
@@ -31,6 +38,10 @@ def start(ctx: Context) -> None:
     if ctx.actor.member is not None:
         _menu(ctx, intro="register.already", move_to=linked)
         return
+    left = ctx.take_resume(router.name)
+    if left is not None and left[1].get("name") and linked is None:
+        _resume(ctx, *left)
+        return
     data: dict[str, object] = {}
     ctx.say("register.welcome")
     if linked is not None:
@@ -42,17 +53,46 @@ def start(ctx: Context) -> None:
     ctx.say("register.ask_name")
 
 
+def _resume(ctx: Context, step: str, data: dict[str, object]) -> None:
+    """Registration left for another command: go on where it was, with what was typed."""
+    ctx.begin(router.name, step, data)
+    ctx.say("register.resumed", name=str(data.get("name", "")))
+    if step == ASK_UNIT:
+        unitpick.offer(ctx, None)
+    elif step == ASK_GROUP:
+        _ask_group(ctx)
+    elif step == ASK_PARTY:
+        _ask_party(ctx)
+    elif step == ASK_CONSENT:
+        _ask_consent(ctx)
+    else:
+        ctx.goto(ASK_NAME)
+        ctx.say("register.ask_name")
+
+
 @router.step(ASK_NAME)
 def on_name(ctx: Context) -> None:
     """Take the full name, or explain what is wrong with it and ask again."""
-    if ctx.choice is not None:
+    kept = ctx.data.pop("unmarked", None)
+    if ctx.choice == "keep" and kept:  # no diacritics, and the person says so: fine
+        name = str(kept)
+    elif ctx.choice is not None:
         ctx.say("register.name_need_text")
         return
-    try:
-        name = clean_name(ctx.text)
-    except InvalidName as exc:
-        ctx.say(f"register.name_{exc.reason}")
-        return
+    else:
+        try:
+            name = clean_name(ctx.text)
+        except InvalidName as exc:
+            ctx.say(f"register.name_{exc.reason}")
+            return
+        if lacks_diacritics(name):  # a gentle hint, not a wall: the name goes on documents
+            ctx.data["unmarked"] = name
+            ctx.ask(
+                ctx.t("register.name_no_marks", name=name),
+                [Option(ctx.t("register.name_keep", name=name), "keep")],
+                typed_numbers=False,
+            )
+            return
     if _editing(ctx):
         _save(ctx, full_name=name)
         return
@@ -124,25 +164,41 @@ def _ask_consent(ctx: Context) -> None:
     ctx.goto(ASK_CONSENT)
     consent = ctx.content.consent
     ctx.data["consent_version"] = consent.version
-    ctx.ask(
-        ctx.t("register.ask_consent_intro") + "\n" + consent.text,
-        [
-            Option(ctx.t("register.consent_yes"), "agree"),
-            Option(ctx.t("register.consent_no"), "refuse"),
-        ],
-    )
+    ctx.ask(ctx.t("register.ask_consent_intro") + "\n" + consent.text, _consent_options(ctx))
+
+
+def _consent_options(ctx: Context) -> list[Option]:
+    return [
+        Option(ctx.t("register.consent_yes"), "agree"),
+        Option(ctx.t("register.consent_no"), "refuse"),
+    ]
+
+
+_AGREE = {"dong y", "toi dong y", "co", "co dong y", "ok", "oke", "okay", "yes", "vang", "da"}
+_REFUSE = {"khong", "khong dong y", "toi khong dong y", "no", "tu choi", "chua"}
+
+
+def _consent_words(text: str) -> str | None:
+    """A plain answer to the consent question: only these exact phrases (folded) count; a word
+    that merely contains them ("không rõ") is no answer, so consent is never read from a guess."""
+    said = words(text)
+    if said in _AGREE:
+        return "agree"
+    if said in _REFUSE:
+        return "refuse"
+    return None
 
 
 @router.step(ASK_CONSENT)
 def on_consent(ctx: Context) -> None:
     """No consent, no registration; with consent, the member is created."""
-    if ctx.choice == "refuse":
+    answer = ctx.choice or _consent_words(ctx.text)
+    if answer == "refuse":
         ctx.finish()
         ctx.say("register.consent_refused")
         return
-    if ctx.choice != "agree":
-        ctx.say("register.consent_need_choice")
-        _ask_consent(ctx)
+    if answer != "agree":  # asked again in one line: the text is just above
+        ctx.ask(ctx.t("register.consent_need_choice"), _consent_options(ctx))
         return
     data = ctx.data
     if ctx.session.get(Unit, data.get("unit_id")) is None:  # the unit vanished meanwhile

@@ -30,7 +30,7 @@ from handlers.review import scopes
 
 logger = logging.getLogger(__name__)
 
-router = Router("stats")
+router = Router("stats", keep_place=False)
 
 PICK = "pick"
 VIEW = "view"

@@ -21,6 +21,7 @@ from bot.calendar import Event
 from bot.catalog import Campaign, ReportDeadline
 from bot.config import Settings
 from bot.content import Content
+from bot.messages import to_plain
 from bot.models import (
     Broadcast,
     BroadcastKind,
@@ -31,7 +32,8 @@ from bot.models import (
     Unit,
 )
 from bot.services import audience, files, outbox, pledges, quota, stats, units
-from bot.timefmt import fmt_date
+from bot.services.outbox import Recipient
+from bot.timefmt import fmt_date, fmt_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -299,6 +301,43 @@ class Planner:
 
     # -- starting -----------------------------------------------------------------------------
 
+    def _too_late(
+        self, session: Session, broadcast: Broadcast, now: datetime, report: TickReport
+    ) -> None:
+        """An officer's announcement found long after its time (the bot was down): news is
+        stale, so it is not sent; the officer is told, through the outbox, once."""
+        broadcast.status = BroadcastStatus.SKIPPED
+        broadcast.finished_at = now
+        broadcast.note = (
+            f"found {int((now - broadcast.scheduled_at).total_seconds() // 60)} min late"
+        )
+        session.add(broadcast)
+        logger.warning("broadcast=%s skipped: past its grace window", broadcast.id)
+        report.skipped.append(f"broadcast:{broadcast.id}")
+        if broadcast.report_platform and broadcast.report_chat_id:
+            notice = Broadcast(
+                kind=BroadcastKind.ADMIN_NOTICE,
+                status=BroadcastStatus.SENDING,
+                key=f"late:{broadcast.id}",
+                text=self.content.texts(
+                    "broadcast.skipped_late",
+                    at=fmt_datetime(broadcast.scheduled_at, self.tz),
+                    preview=" ".join(to_plain(broadcast.text).split())[:80],
+                ),
+                created_by=SCHEDULER,
+                scheduled_at=now,
+                started_at=now,
+            )
+            session.add(notice)
+            session.flush()
+            assert notice.id is not None
+            outbox.enqueue(
+                session,
+                notice.id,
+                [Recipient(broadcast.report_platform, broadcast.report_chat_id)],
+            )
+        session.commit()
+
     def _start_due(self, session: Session, now: datetime, report: TickReport) -> None:
         """List the recipients of every broadcast whose time has come; one transaction each."""
         due = session.exec(
@@ -311,6 +350,9 @@ class Planner:
         ).all()
         for broadcast in due:
             assert broadcast.id is not None
+            if broadcast.created_by != SCHEDULER and now - broadcast.scheduled_at > self.grace:
+                self._too_late(session, broadcast, now, report)
+                continue
             added = outbox.enqueue(
                 session,
                 broadcast.id,

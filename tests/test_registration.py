@@ -46,6 +46,8 @@ def test_happy_path_stores_a_clean_profile(app, chat):
         ("Robert'); DROP TABLE member;--", "chỉ gồm chữ cái"),
         ("a" * 5000, "dài quá 100 ký tự"),
         ("Nguyễn " * 20, "dài quá 100 ký tự"),
+        ("an", "cả họ và tên"),
+        ("Lan", "cả họ và tên"),
     ],
 )
 def test_every_bad_name_gets_a_reason_and_a_second_chance(app, chat, typed, expected):

@@ -393,3 +393,36 @@ async def test_an_announcement_with_a_photo(sapp, clock, sender, run) -> None:  
     (text,) = sender.to("a1")
     assert text == shown[0].caption  # the caption previewed is the one sent
     assert "Cán bộ công đoàn giỏi" in text
+
+
+async def test_an_announcement_found_weeks_late_is_not_sent_and_the_officer_is_told(
+    sapp, clock, sender, run
+) -> None:  # type: ignore[no-untyped-def]
+    """Scheduled for 10/12 07:30; the bot was down and first ran again on 15/01: stale news is
+    not sent, and the officer hears so once."""
+    clock.now = local(2026, 12, 1, 9)
+    postbox: dict = {}  # type: ignore[type-arg]
+    officer = MemoryChat(sapp.engine, "o1", postbox=postbox)
+    register(officer, name="Phạm Văn Tâm", unit="Mầm non Hoa Mai", group="Cán bộ công đoàn")
+    member = MemoryChat(sapp.engine, "a1", postbox=postbox)
+    register(member, name="Lê Thị Mai", unit="Mầm non Hoa Mai")
+    with Session(sapp.db) as s:
+        ident = s.exec(select(Identity).where(Identity.platform_user_id == "o1")).one()
+        unit = s.exec(select(Unit).where(Unit.code == "CDCS-MN-HM")).one()
+        s.add(RoleGrant(member_id=ident.member_id, role="officer", unit_id=unit.id, granted_by="t"))
+        s.commit()
+    officer.say("/thongbao")
+    officer.say("Mời đoàn viên dự tổng kết năm lúc 14:00 tại hội trường.")
+    officer.press("Hoa Mai")
+    officer.press("Hẹn giờ")
+    officer.say("10/12 7h30")  # no year, a "h": as people type it
+    assert "Đã hẹn gửi" in officer.last_text() and "10/12/2026 07:30" in officer.last_text()
+    clock.now = local(2027, 1, 15, 8)
+    await run()
+    await run()
+    assert sender.to("a1") == []
+    told = sender.to("o1")
+    assert len(told) == 1 and "không được gửi" in told[0] and "10/12/2026 07:30" in told[0]
+    with Session(sapp.db) as s:
+        late = s.exec(select(Broadcast).where(Broadcast.kind == "announcement")).one()
+    assert late.status == "skipped"

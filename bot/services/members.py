@@ -36,10 +36,17 @@ def clean_name(raw: str) -> str:
         raise InvalidName("short")
     if len(joined) > NAME_MAX:
         raise InvalidName("long")
+    if len(words) < 2:  # "an": a given name alone is not what goes on a certificate
+        raise InvalidName("one_word")
     return nfc(" ".join(w[:1].upper() + w[1:].lower() for w in words))
 
 
 _GROUP_LABEL_KEYS = {g: f"groups.{g.value}" for g in MemberGroup}
+
+
+def lacks_diacritics(name: str) -> bool:
+    """'Tran Van Hung': typed without Vietnamese marks (many phones make them hard to type)."""
+    return name.isascii()
 
 
 def group_key(group: str) -> str:

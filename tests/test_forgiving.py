@@ -1,0 +1,123 @@
+"""Conversations that forgive: what a new user did, found by trying the bot as one (issue 16).
+Each test is named after what the person did."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.models import Member, QuizAttempt
+from handlers.quiz import LETTERS
+from tests.helpers import register
+
+
+def _member(app, name: str) -> Member | None:  # type: ignore[no-untyped-def]
+    with Session(app.db) as s:
+        return s.exec(select(Member).where(Member.full_name == name)).first()
+
+
+def _to_consent(me) -> None:  # type: ignore[no-untyped-def]
+    me.say("/start CDCS-MN-HM")
+    me.say("Phạm Thị Hoa")
+    me.say("vien chuc")
+    me.say("khong")
+    assert "Bước 5/5" in me.last_text()
+
+
+def test_typing_ok_or_dong_y_at_the_consent_agrees(app, chat) -> None:  # type: ignore[no-untyped-def]
+    for typed in ("ok", "dong y", "đồng ý", "Đồng ý!"):
+        me = chat(f"c-{typed}")
+        _to_consent(me)
+        me.say(typed)
+        assert "Đăng ký thành công" in me.last_text(), typed
+
+
+def test_typing_khong_at_the_consent_is_never_consent(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("c1")
+    _to_consent(me)
+    me.say("không")
+    assert "chưa thể đăng ký" in me.last_text()
+    assert _member(app, "Phạm Thị Hoa") is None
+
+
+def test_an_unclear_answer_at_the_consent_is_asked_again_in_one_line(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("c2")
+    _to_consent(me)
+    for typed in ("hmm", "không rõ", "🙂", "x" * 5000):
+        me.say(typed)
+        text = me.last_text()
+        assert "đồng ý" in text and len(text) < 200, text  # not the 1,500-character text again
+    assert _member(app, "Phạm Thị Hoa") is None
+
+
+def test_help_in_the_middle_of_a_quiz_then_the_letter_still_answers(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("q1")
+    register(me)
+    me.say("/thi")
+    me.say("1")
+    me.say("bat dau")
+    assert "Câu 1/" in me.last_text()
+    me.say("/trogiup")
+    assert "bài thi" in me.last_text() and "trả lời tiếp" in me.last_text()
+    with Session(app.db) as s:
+        attempt = s.exec(select(QuizAttempt)).one()
+    question = app.content.catalog.questions[attempt.question_ids[0]]
+    order = attempt.option_orders[0]
+    letter = LETTERS[order.index(question.correct[0])]
+    me.say(letter.lower() if not question.multiple else "/huy")
+    if not question.multiple:
+        assert "Đúng!" in me.last_text() and "Câu 2/" in me.last_text()
+
+
+def test_study_during_registration_then_start_goes_on_with_the_name_kept(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("r1")
+    me.say("/start")
+    me.say("Lê Thị Hồng")
+    assert "Bước 2/5" in me.last_text()
+    me.say("/hoc")
+    assert "khai báo thông tin" in me.last_text() and "/start" in me.last_text()
+    me.say("/start")
+    text = me.last_text()
+    assert "Lê Thị Hồng" in text and "Bước 2/5" in text and "Bước 1/5" not in text
+    me.say("mam non")
+    me.press("Hoa Mai")
+    assert "Bước 3/5" in me.last_text()
+
+
+def test_a_name_typed_without_marks_gets_a_hint_and_can_be_kept(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("n1")
+    me.say("/start CDCS-MN-HM")
+    me.say("tran van hung")
+    assert "chưa có dấu" in me.last_text() and "giấy chứng nhận" in me.last_text()
+    me.say("Trần Văn Hùng")  # typed again with the marks
+    assert "Bước 3/5" in me.last_text()
+    other = chat("n2")
+    other.say("/start CDCS-MN-HM")
+    other.say("le thi mai")
+    other.say("giu nguyen")  # cannot type the marks: kept as typed, nobody is blocked
+    assert "Bước 3/5" in other.last_text()
+    other.press("Viên chức")
+    other.press("Không")
+    other.press("Tôi đồng ý")
+    assert _member(app, "Le Thi Mai") is not None and _member(app, "Trần Văn Hùng") is None
+
+
+def test_a_wrong_number_in_the_unit_picker_stays_where_it_is(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("u1")
+    me.say("/start")
+    me.say("Vũ Thị Lan")
+    me.press("Công đoàn ngành Giáo dục")
+    inside = [o.label for o in me.last_choices().options]
+    me.say("9")
+    assert "Xin chọn một số từ 1 đến" in me.last_text()
+    assert [o.label for o in me.last_choices().options] == inside  # still inside, not the top
+    me.say("CDCS-MN-HM")  # the unit's code, as an invitation gives it
+    assert "Bước 3/5" in me.last_text()
+
+
+def test_help_when_nothing_is_open_says_nothing_is_open(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("h1")
+    register(me)
+    me.say("/huy")
+    assert "Hiện không có thao tác nào" in me.last_text()
+    me.say("/trogiup")
+    assert "trả lời tiếp" not in me.last_text()
