@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.config import Settings
 from bot.flow import Command, Context, FlowState, Router
 from bot.messages import Choices, Incoming, Option, Reply, Response, Text
 from bot.models import ConversationState, Identity, ProcessedUpdate, RoleName, utcnow
-from bot.services.permissions import resolve_actor
+from bot.services.permissions import load
 from bot.texts import Texts
 from bot.typedchoice import match, several
 
@@ -101,14 +101,10 @@ class Engine:
                     "duplicate update platform=%s update=%s", incoming.platform, incoming.update_id
                 )
                 return Response(duplicate=True)
-            row = self._load_state(session, incoming)
-            data = dict(row.data or {})
-            resume = data.pop("_resume", None)
-            state = FlowState(row.flow, row.step, data, row.version, resume)
-            now = self.clock()
-            actor = resolve_actor(
+            loaded = load(
                 session,
                 platform=incoming.platform,
+                chat_id=incoming.chat_id,
                 user_id=incoming.user_id,
                 admin_ids=self.admin_ids(incoming.platform),
                 other_admins={
@@ -117,6 +113,18 @@ class Engine:
                     if p != incoming.platform and (ids := self.admin_ids(p))
                 },
             )
+            actor = loaded.actor
+            row = loaded.state or ConversationState(
+                platform=incoming.platform,
+                chat_id=incoming.chat_id,
+                user_id=incoming.user_id,
+                data={},
+                version=0,
+            )
+            data = dict(row.data or {})
+            resume = data.pop("_resume", None)
+            state = FlowState(row.flow, row.step, data, row.version, resume)
+            now = self.clock()
             _seen(actor.identity, now, session)
             ctx = Context(
                 incoming=incoming,
@@ -154,24 +162,6 @@ class Engine:
             session.rollback()
             return False
         return True
-
-    def _load_state(self, session: Session, incoming: Incoming) -> ConversationState:
-        row = session.exec(
-            select(ConversationState).where(
-                ConversationState.platform == incoming.platform,
-                ConversationState.chat_id == incoming.chat_id,
-                ConversationState.user_id == incoming.user_id,
-            )
-        ).first()
-        if row is None:
-            row = ConversationState(
-                platform=incoming.platform,
-                chat_id=incoming.chat_id,
-                user_id=incoming.user_id,
-                data={},
-                version=0,
-            )
-        return row
 
     def _save_state(
         self, session: Session, row: ConversationState, state: FlowState, ctx: Context
@@ -225,7 +215,7 @@ class Engine:
                 options = tuple(
                     Option(o.label, f"{version}:{i}") for i, o in enumerate(reply.options)
                 )
-                out.append(Choices(reply.text, options, reply.columns))
+                out.append(Choices(reply.text, options, reply.columns, reply.edit))
             else:
                 out.append(reply)
         return out

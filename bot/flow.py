@@ -120,14 +120,22 @@ class Context:
         self.replies.append(Text(html))
 
     def ask(
-        self, html: str, options: list[Option], columns: int = 1, *, typed_numbers: bool = True
+        self,
+        html: str,
+        options: list[Option],
+        columns: int = 1,
+        *,
+        typed_numbers: bool = True,
+        edit: bool = False,
     ) -> None:
         """Offer options; the engine binds them to the state so old buttons are recognised.
         `typed_numbers=False` when the step also takes a number as its own input (a count, a
-        year): then a number out of the list's range is not answered with the range."""
+        year): then a number out of the list's range is not answered with the range.
+        `edit`: in place of the message whose button was pressed (a quiz goes on in one
+        message), where the platform can; else as a new message."""
         self.offered = list(options)
         self.typed_numbers = typed_numbers
-        self.replies.append(Choices(html, tuple(options), columns))
+        self.replies.append(Choices(html, tuple(options), columns, edit))
 
     def photo(self, data: bytes, filename: str, caption: str = "") -> None:
         self.replies.append(Photo(data, filename, caption))

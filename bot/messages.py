@@ -62,6 +62,9 @@ class Choices:
     text: str
     options: tuple[Option, ...]
     columns: int = 1
+    # shown in place of the message whose button was pressed, where the platform can edit
+    # messages (Telegram); elsewhere, or when that message cannot be edited, sent as a new one
+    edit: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ at year end, assess it commitment by commitment. The draft is saved at every ste
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.catalog import Campaign, PledgeRule
 from bot.flow import Context, Router
@@ -12,11 +12,13 @@ from bot.models import AssessmentStatus, Member, Pledge, PledgeStatus, Unit
 from bot.pledgebook import RESULTS, sections_for
 from bot.services import campaigns, pledges
 from bot.services.members import group_key
-from bot.services.pledge_docx import PledgeSheet, render_pledge_docx
 from bot.services.pledges import Edit
 from bot.texts import Raw
 from bot.textutil import fold, one_line
 from bot.timefmt import fmt_date, fmt_datetime
+
+if TYPE_CHECKING:
+    from bot.services.pledge_docx import PledgeSheet
 
 router = Router("pledge")
 
@@ -499,6 +501,8 @@ def _submit(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) 
 
 def sheet(ctx: Context, campaign: Campaign, pledge: Pledge, member: Member) -> PledgeSheet:
     """The printable form of a submitted pledge (and its self-assessment, if any)."""
+    from bot.services.pledge_docx import PledgeSheet  # python-docx: loaded when a file is made
+
     doc = pledge.content or {}
     group = str(doc.get("_group") or member.group)
     unit = ctx.session.get(Unit, member.unit_id)
@@ -550,6 +554,8 @@ _ROMAN = ("I", "II", "III", "IV", "V", "VI")
 
 
 def _send_docx(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
+    from bot.services.pledge_docx import render_pledge_docx
+
     data = render_pledge_docx(sheet(ctx, campaign, pledge, _member(ctx)))
     ctx.document(
         data,

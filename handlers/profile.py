@@ -215,7 +215,9 @@ def _export(ctx: Context, member: Member) -> None:
         _plain(ctx, "privacy.docx.exported", at=fmt_datetime(ctx.now, ctx.settings.tz)),
         _plain(ctx, "privacy.docx.intro"),
     ]
-    document = privacy.render_docx(title, intro, _parts(ctx, data))
+    from bot.services.privacy_docx import render_docx  # python-docx: loaded when used
+
+    document = render_docx(title, intro, _parts(ctx, data))
     ctx.say("privacy.export_sent")
     stem = f"du-lieu-ca-nhan-{member.id}"
     life = timedelta(days=1)  # where files go by link: the whole of the person's data

@@ -7,7 +7,6 @@ from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import Member, QuizAttempt, Unit
 from bot.services import campaigns, quizzes
-from bot.services.certificates import render_certificate
 from bot.services.members import initials
 from bot.texts import Raw
 from bot.timefmt import fmt_date, fmt_duration
@@ -183,7 +182,16 @@ def on_rules(ctx: Context) -> None:
     _ask_question(ctx, attempt)
 
 
-def _ask_question(ctx: Context, attempt: QuizAttempt, selected: list[int] | None = None) -> None:
+def _ask_question(
+    ctx: Context,
+    attempt: QuizAttempt,
+    selected: list[int] | None = None,
+    *,
+    before: str = "",
+    edit: bool = False,
+) -> None:
+    """The current question with its letters. `before`: the feedback on the answer just given,
+    above it; `edit`: in place of the question answered (the quiz goes on in one message)."""
     shown = quizzes.shown(attempt, ctx.content.catalog)
     lines = "\n".join(
         ctx.t("quiz.option_line", letter=LETTERS[i], text=text)
@@ -216,7 +224,8 @@ def _ask_question(ctx: Context, attempt: QuizAttempt, selected: list[int] | None
     else:
         options = [Option(LETTERS[i], f"a:{i}") for i in range(len(shown.options))]
     ctx.begin(router.name, ANSWER, {"attempt": attempt.id, "index": shown.index, "sel": chosen})
-    ctx.ask(text, options, columns=min(len(shown.options), 3) if multiple else len(options))
+    columns = min(len(shown.options), 3) if multiple else len(options)
+    ctx.ask(before + text, options, columns=columns, edit=edit)
 
 
 @router.step(ANSWER)
@@ -233,10 +242,11 @@ def on_answer(ctx: Context) -> None:
         return
     choice = ctx.choice or ""
     selected: list[int] = list(ctx.data.get("sel", []))
+    typed = _typed_letters(ctx, attempt)
     if choice.startswith("t:"):
         pos = int(choice[2:])
         selected = [p for p in selected if p != pos] if pos in selected else [*selected, pos]
-        _ask_question(ctx, attempt, sorted(selected))
+        _ask_question(ctx, attempt, sorted(selected), edit=True)
         return
     if choice == "submit" and not selected:
         ctx.say("quiz.pick_one_first")
@@ -246,6 +256,8 @@ def on_answer(ctx: Context) -> None:
         positions = [int(choice[2:])]
     elif choice == "submit":
         positions = selected
+    elif typed:
+        positions = typed
     else:
         ctx.say("quiz.typed")
         _ask_question(ctx, attempt, selected)
@@ -269,11 +281,34 @@ def on_answer(ctx: Context) -> None:
             ),
         )
     )
-    ctx.say_html(feedback + "\n" + ctx.t("quiz.explanation", text=outcome.question.explanation))
+    chose = ctx.t("quiz.you_chose", letters=", ".join(LETTERS[p] for p in sorted(positions)))
+    said = (
+        chose
+        + "\n"
+        + feedback
+        + "\n"
+        + ctx.t("quiz.explanation", text=outcome.question.explanation)
+    )
     if outcome.finished:
+        ctx.say_html(said)
         _result(ctx, campaign, attempt)
-    else:
-        _ask_question(ctx, attempt)
+    else:  # the feedback and the next question in place of the question just answered
+        _ask_question(ctx, attempt, before=said + "\n\n", edit=True)
+
+
+def _typed_letters(ctx: Context, attempt: QuizAttempt) -> list[int]:
+    """Letters typed for several answers at once ("a c", "A, C") or numbers ("1 3"): their
+    positions; [] when the text is not that."""
+    shown = quizzes.shown(attempt, ctx.content.catalog)
+    count = len(shown.options)
+    if ctx.choices:  # numbers typed: the engine read them as options (t:0, t:2 or a:1)
+        picked = [int(c.partition(":")[2]) for c in ctx.choices if c[:2] in ("t:", "a:")]
+        return sorted(set(picked)) if shown.question.multiple else []
+    tokens = [t for t in ctx.text.upper().replace(",", " ").split() if t]
+    if tokens and all(len(t) == 1 and t in LETTERS[:count] for t in tokens):
+        picked = sorted({LETTERS.index(t) for t in tokens})
+        return picked if shown.question.multiple or len(picked) == 1 else []
+    return []
 
 
 def _result(ctx: Context, campaign: Campaign, attempt: QuizAttempt) -> None:
@@ -321,6 +356,8 @@ def _result(ctx: Context, campaign: Campaign, attempt: QuizAttempt) -> None:
     if attempt.passed:
         unit = ctx.session.get(Unit, member.unit_id)
         topic = ctx.content.catalog.topics.get(attempt.topic_id)
+        from bot.services.certificates import render_certificate  # matplotlib's fonts, Pillow
+
         png = render_certificate(
             full_name=member.full_name or "",
             unit=unit.name if unit else "",

@@ -11,7 +11,7 @@ from bot.catalog import Campaign
 from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import RoleName, Unit
-from bot.services import audit, campaigns, reports
+from bot.services import audit, campaigns
 from handlers import unitpick
 from handlers.stats import View
 from handlers.stats import _views as views  # the scopes /thongke offers: the same here
@@ -95,6 +95,8 @@ def _export(ctx: Context, top: Unit | None, campaign: Campaign) -> None:
     ctx.finish()
     scope = top.name if top is not None else ctx.t("report.all_units")
     ctx.say("report.preparing", scope=scope, year=campaign.year)
+    from bot.services import reports  # openpyxl and python-docx: loaded when a report is made
+
     report = reports.build(
         ctx.session,
         texts=ctx.t,

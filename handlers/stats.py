@@ -17,7 +17,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import charts
 from bot.catalog import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option, to_plain
@@ -312,6 +311,8 @@ def _show(ctx: Context, view: View, at: object, page: int = 0, *, fresh: bool = 
 
 
 def _chart(ctx: Context, view: View) -> None:
+    from bot import charts  # matplotlib: loaded when a chart is drawn
+
     ok, unit = _resolve(ctx, view, ctx.data.get("at"))
     if not ok:
         _refuse(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.catalog import Topic
 from bot.flow import Context, Router
 from bot.messages import Option
+from bot.models import StudyProgress
 from bot.services import campaigns, study
 
 router = Router("study")
@@ -63,10 +64,12 @@ def on_choose(ctx: Context) -> None:
     index = row.section_index if row is not None and row.completed_at is None else 0
     if index:
         ctx.say("study.resume", n=index + 1, total=len(topic.sections))
-    _show(ctx, topic, index)
+    _show(ctx, topic, index, known=(row,))
 
 
-def _record(ctx: Context, topic: Topic, index: int) -> None:
+def _record(
+    ctx: Context, topic: Topic, index: int, known: tuple[StudyProgress | None] | None = None
+) -> None:
     """Save the member's place; an index past the last section marks the topic studied."""
     member = ctx.actor.member
     assert member is not None and member.id is not None
@@ -77,11 +80,14 @@ def _record(ctx: Context, topic: Topic, index: int) -> None:
         index=index,
         sections=len(topic.sections),
         now=ctx.now,
+        known=known,
     )
 
 
-def _show(ctx: Context, topic: Topic, index: int) -> None:
-    _record(ctx, topic, index)
+def _show(
+    ctx: Context, topic: Topic, index: int, known: tuple[StudyProgress | None] | None = None
+) -> None:
+    _record(ctx, topic, index, known)
     section = topic.sections[index]
     ctx.begin(router.name, READ, {"topic": topic.id, "index": index})
     options = []

@@ -143,7 +143,7 @@ def test_typed_text_reshows_and_old_buttons_count_nothing(qapp):
     _start(me)
     first = me.last_choices()
     me.say("tôi nghĩ là câu B")
-    assert "Vui lòng bấm chữ cái" in me.texts()[0] and "Câu 1/10" in me.last_text()
+    assert "Xin chọn chữ cái" in me.texts()[0] and "Câu 1/10" in me.last_text()
     _answer(me, qapp, right=True)
     me.press_data(first.options[0].data)  # a button of the first question
     assert "tin nhắn cũ" in me.last_text()

@@ -260,6 +260,8 @@ def _right_letters(app: App) -> str:
 
 
 async def test_study_and_a_full_quiz_by_pressing_buttons(polling: Running) -> None:
+    """The quiz goes on in one message: each answer is the callback answer plus one edit of the
+    question message (the feedback and the next question), then the result and certificate."""
     api, app = polling.api, polling.app
     await _register(api)
     await _say(api, "/hoc")
@@ -270,20 +272,65 @@ async def test_study_and_a_full_quiz_by_pressing_buttons(polling: Running) -> No
     await _say(api, "/thi")
     await _press(api, "7 dám")
     sent = await _press(api, "Bắt đầu")
-    assert "Câu 1/10" in sent[-1].text
-    for n in range(10):
+    question = sent[-1]
+    assert "Câu 1/10" in question.text
+    mark = api.mark()
+    for n in range(9):
         letters = _right_letters(app)
         for letter in letters if len(letters) > 1 else []:
-            await _press(api, letter)  # multi-answer: tick each, then submit
-        last = n == 9
-        sent = await _press(api, "Trả lời" if len(letters) > 1 else letters, count=3 if last else 2)
-        assert "Đúng!" in sent[0].text
+            await _edit_press(api, letter)  # multi-answer: each tick edits the question
+        edit = await _edit_press(api, "Trả lời" if len(letters) > 1 else letters)
+        assert "Đúng!" in edit.params["text"] and f"Câu {n + 2}/10" in edit.params["text"]
+        assert str(edit.params["message_id"]) == str(question.result["message_id"])
+    assert api.sent_to(USER, since=mark) == []  # no new message for nine answers
+    made = [c for c in api.calls[mark:] if c.method != "getUpdates"]
+    presses = sum(c.method == "answerCallbackQuery" for c in made)
+    assert len(made) == 2 * presses  # per press: the callback answer and one edit, no more
+    letters = _right_letters(app)
+    for letter in letters if len(letters) > 1 else []:
+        await _edit_press(api, letter)
+    sent = await _press(api, "Trả lời" if len(letters) > 1 else letters, count=3)
+    assert "Đúng!" in sent[0].text
     assert "Kết quả: 10/10 câu đúng" in sent[1].text
     photo = sent[2]
     assert photo.method == "sendPhoto" and "Ngô Thị Thu" in (photo.text or "")
     data = photo.files["photo"][1]
 
     assert Image.open(io.BytesIO(data)).format == "PNG"
+
+
+async def _edit_press(api: FakeTelegramAPI, label: str) -> Any:
+    """Press a button of the quiz message and wait for the edit it makes."""
+    mark = api.mark()
+    api.press_button(USER, label)
+    return await api.await_for_call("editMessageText", since=mark)
+
+
+async def test_a_quiz_message_that_cannot_be_edited_goes_on_in_a_new_one(
+    polling: Running,
+) -> None:
+    """Editing fails (the message is too old, or was deleted): the feedback and the next
+    question come as a new message, and the answer was counted once."""
+    api, app = polling.api, polling.app
+    await _register(api)
+    await _say(api, "/thi")
+    await _press(api, "7 dám")
+    await _press(api, "Bắt đầu")
+    while len(_right_letters(app)) > 1:  # a question with one answer
+        for letter in _right_letters(app):
+            await _edit_press(api, letter)
+        await _edit_press(api, "Trả lời")
+    api.fail_next(
+        "editMessageText", error_code=400, description="Bad Request: message can't be edited"
+    )
+    sent = await _press(api, _right_letters(app))
+    assert "Đúng!" in sent[-1].text and "Câu" in sent[-1].text and sent[-1].reply_markup
+    with Session(app.db) as s:
+        attempt = s.exec(select(QuizAttempt)).one()
+    answered = [a for a in attempt.answers if a is not None]
+    assert len(answered) == attempt.current and attempt.score == attempt.current
+    old = api.keyboard_message(USER, "A")  # the new message's buttons work; old ones do not
+    assert old is not None
 
 
 ADMIN = 900  # an admin from ADMIN_TELEGRAM_IDS in _app

@@ -188,12 +188,18 @@ class TelegramChannel:
                 await self._answer(query, None)
             return
         response = await self.engine.handle(incoming)
+        replies = response.replies
         if query is not None:
             await self._answer(query, response.notice)
-            if response.selected and isinstance(query.message, Message):
-                await self._mark_selected(query.message, response.selected)
+            message = query.message if isinstance(query.message, Message) else None
+            first = replies[0] if replies else None
+            if message is not None and isinstance(first, Choices) and first.edit:
+                if await self._edit(message, first):  # the quiz goes on in one message
+                    replies = replies[1:]
+            elif response.selected and message is not None:
+                await self._mark_selected(message, response.selected)
         if not response.duplicate:
-            await self.send(incoming.chat_id, response)
+            await self.send(incoming.chat_id, dataclasses.replace(response, replies=replies))
             await self.switchboard.deliver(response.notifications)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -227,6 +233,25 @@ class TelegramChannel:
             logger.info("could not mark the chosen option: %s", exc)
         except TelegramError as exc:
             logger.warning("could not mark the chosen option: %s", exc)
+
+    async def _edit(self, message: Message, reply: Choices) -> bool:
+        """Show the reply in place of the message whose button was pressed; False when that
+        message cannot be edited (too old, deleted, too long), so it goes as a new one."""
+        if len(reply.text) > TEXT_LIMIT:
+            return False
+        try:
+            await message.edit_text(
+                reply.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)
+            )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():  # a double tap showing the same thing
+                return True
+            logger.info("could not edit in place, sending anew: %s", _short(exc))
+            return False
+        except TelegramError as exc:
+            logger.warning("could not edit in place, sending anew: %s", type(exc).__name__)
+            return False
+        return True
 
     async def send(self, chat_id: str, response: Response) -> None:
         """Send every reply, splitting long texts at the platform limit."""

@@ -23,10 +23,20 @@ def all_progress(session: Session, *, member_id: int) -> dict[str, StudyProgress
 
 
 def move_to(
-    session: Session, *, member_id: int, topic_id: str, index: int, sections: int, now: datetime
+    session: Session,
+    *,
+    member_id: int,
+    topic_id: str,
+    index: int,
+    sections: int,
+    now: datetime,
+    known: tuple[StudyProgress | None] | None = None,
 ) -> StudyProgress:
-    """Remember the section on screen; reaching past the last one marks the topic studied."""
-    row = progress(session, member_id=member_id, topic_id=topic_id)
+    """Remember the section on screen; reaching past the last one marks the topic studied.
+    `known`: (the member's progress on this topic,) when the caller has just read it."""
+    row = (
+        known[0] if known is not None else progress(session, member_id=member_id, topic_id=topic_id)
+    )
     if row is None:
         row = StudyProgress(member_id=member_id, topic_id=topic_id)
     row.section_index = max(0, min(index, sections - 1))

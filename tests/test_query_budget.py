@@ -1,0 +1,93 @@
+"""The statement budget of the common paths (issue 15): at most 5 SQL statements and 1 commit per
+update for a quiz answer, a study step and a registration step: the dedupe claim, the state and
+the person (one statement), the flow's own work, the state saved. A regression shows here in CI,
+without timing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from bot.models import QuizAttempt
+from tests.helpers import register
+
+BUDGET = 5
+
+
+@dataclass
+class Counted:
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+
+
+@contextmanager
+def counting(db) -> Iterator[Counted]:  # type: ignore[no-untyped-def]
+    seen = Counted()
+
+    def on_execute(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        seen.statements.append(" ".join(statement.split())[:90])
+
+    def on_commit(conn):  # type: ignore[no-untyped-def]
+        seen.commits += 1
+
+    event.listen(db, "before_cursor_execute", on_execute)
+    event.listen(db, "commit", on_commit)
+    try:
+        yield seen
+    finally:
+        event.remove(db, "before_cursor_execute", on_execute)
+        event.remove(db, "commit", on_commit)
+
+
+def within_budget(seen: Counted) -> None:
+    assert len(seen.statements) <= BUDGET, "\n".join(seen.statements)
+    assert seen.commits == 1
+
+
+def test_a_quiz_answer_stays_within_the_statement_budget(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("b1")
+    register(me)
+    me.say("/thi")
+    me.press("7 dám")
+    me.press("Bắt đầu")
+    for _ in range(10):  # the first question with one answer
+        with Session(app.db) as s:
+            attempt = s.exec(select(QuizAttempt)).one()
+        question = app.content.catalog.questions[attempt.question_ids[attempt.current]]
+        if not question.multiple:
+            break
+        me.press(me.last_choices().options[0].label)
+        me.press("Trả lời")
+    with counting(app.db) as seen:
+        me.press(me.last_choices().options[0].label)
+    assert "Câu 2/" in me.last_text() or "Kết quả" in me.last_text()
+    within_budget(seen)
+
+
+def test_a_study_step_stays_within_the_statement_budget(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("b2")
+    register(me)
+    me.say("/hoc")
+    with counting(app.db) as opened:
+        me.press(me.last_choices().options[0].label)
+    with counting(app.db) as seen:
+        me.press("Tiếp")
+    assert "Phần 2/" in me.last_text()
+    within_budget(opened)
+    within_budget(seen)
+
+
+def test_a_registration_step_stays_within_the_statement_budget(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("b3")
+    me.say("/start CDCS-MN-HM")
+    with counting(app.db) as named:
+        me.say("Đặng Thị Thu")
+    with counting(app.db) as grouped:
+        me.press("Viên chức")
+    assert "Bước 4/5" in me.last_text()
+    within_budget(named)
+    within_budget(grouped)
