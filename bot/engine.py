@@ -318,7 +318,9 @@ class Engine:
 
     def _dispatch_command(self, ctx: Context, name: str, args: str) -> None:
         if name == CANCEL_COMMAND:
-            had_flow = ctx.state.flow is not None or ctx.state.resume is not None
+            router = self.routers.get(ctx.state.flow or "")
+            open_work = router is not None and router.keep_place  # a menu is not work to undo
+            had_flow = open_work or ctx.state.resume is not None
             ctx.finish()
             ctx.state.resume = None
             ctx.say("engine.cancelled" if had_flow else "engine.nothing_to_cancel")

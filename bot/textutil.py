@@ -25,3 +25,8 @@ def one_line(text: str) -> str:
     """Typed free text as one tidy line: NFC, control characters dropped, whitespace collapsed."""
     kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in nfc(text or ""))
     return " ".join(kept.split())
+
+
+def has_emoji(text: str) -> bool:
+    """Pictographs (🙂 ✅ 💪): fine in a chat, boxes or nothing on a printed document."""
+    return any(ord(c) >= 0x1F000 or 0x2600 <= ord(c) <= 0x27BF or c in "\ufe0f\u200d" for c in text)

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from bot.flow import Context, Router
 from bot.messages import Option, to_plain
-from bot.models import AuditLog, Identity, Member, RoleName, Unit
+from bot.models import AuditLog, Broadcast, Identity, Member, Pledge, RoleName, Unit
 from bot.services.privacy import ERASED_PREFIX
 from bot.texts import Raw
 from bot.timefmt import fmt_datetime
@@ -115,25 +115,62 @@ def action_label(ctx: Context, action: str) -> Raw:
 
 
 def describe(ctx: Context, rows: list[AuditLog]) -> list[tuple[Raw, Raw]]:
-    """(action label, short detail) for each row, as safe HTML; unit ids become unit names."""
-    unit_ids = {
-        v for r in rows for k in ("unit", "unit_id") if isinstance(v := r.detail.get(k), int)
-    }
-    names: dict[int, str] = {}
-    if unit_ids:
-        found = ctx.session.exec(select(Unit).where(col(Unit.id).in_(sorted(unit_ids)))).all()
-        names = {u.id: u.name for u in found if u.id is not None}
-    return [(action_label(ctx, r.action), _detail(ctx, r.detail, names)) for r in rows]
+    """(action label, short detail) for each row, as safe HTML: ids become what people know
+    (a unit's name, whose pledge, the plan's year, the announcement's first words)."""
+    known = _Known(ctx, rows)
+    return [(action_label(ctx, r.action), _detail(ctx, r.detail, known)) for r in rows]
 
 
-def _detail(ctx: Context, detail: dict[str, Any], units: dict[int, str]) -> Raw:
+class _Known:
+    """The names behind the ids of a page of rows, looked up in one query per kind."""
+
+    def __init__(self, ctx: Context, rows: list[AuditLog]):
+        def ids(*keys: str) -> list[int]:
+            found = {v for r in rows for k in keys if isinstance(v := r.detail.get(k), int)}
+            return sorted(found)
+
+        session = ctx.session
+        units = session.exec(select(Unit).where(col(Unit.id).in_(ids("unit", "unit_id")))).all()
+        self.units = {u.id: u.name for u in units}
+        members = session.exec(
+            select(Member).where(col(Member.id).in_(ids("member", "member_id")))
+        ).all()
+        self.members = {m.id: m.full_name for m in members if m.deleted_at is None}
+        owners = session.exec(
+            select(Pledge.id, Pledge.year, Member.full_name, Member.deleted_at)
+            .join(Member, col(Member.id) == Pledge.member_id)
+            .where(col(Pledge.id).in_(ids("pledge")))
+        ).all()
+        self.pledges = {pid: (year, None if gone else name) for pid, year, name, gone in owners}
+        sent = session.exec(
+            select(Broadcast.id, Broadcast.text).where(col(Broadcast.id).in_(ids("broadcast")))
+        ).all()
+        self.broadcasts = {bid: _first_words(text) for bid, text in sent}
+        self.years = {c.id: c.year for c in ctx.content.catalog.campaigns}
+
+
+def _first_words(html: str) -> str:
+    plain = " ".join(to_plain(html).split())
+    return plain[:40] + ("…" if len(plain) > 40 else "")
+
+
+def _detail(ctx: Context, detail: dict[str, Any], known: _Known) -> Raw:
     parts: list[str] = []
     for name, value in detail.items():
         if value is None or isinstance(value, dict | list):
             continue
         key = _ALIASES.get(name, name)
         if key == "unit":
-            value = units.get(value, f"#{value}") if isinstance(value, int) else value
+            value = known.units.get(value, f"#{value}") if isinstance(value, int) else value
+        elif key == "member":
+            value = known.members.get(value) or f"#{value}"
+        elif key == "pledge" and value in known.pledges:
+            year, owner = known.pledges[value]
+            key, value = ("pledge_of", f"{owner} ({year})") if owner else ("pledge_year", year)
+        elif key == "broadcast" and value in known.broadcasts:
+            key, value = "broadcast_text", known.broadcasts[value]
+        elif key == "campaign" and value in known.years:
+            value = known.years[value]
         elif key == "role" and f"roles.{value}" in ctx.t:
             value = to_plain(ctx.t(f"roles.{value}"))
         if f"audit.detail.{key}" in ctx.t:

@@ -282,27 +282,27 @@ def _list(ctx: Context, *, scheduled: bool) -> None:
     lines = [ctx.t("broadcast.list_scheduled" if scheduled else "broadcast.list_recent")]
     options: list[Option] = []
     tz = ctx.settings.tz
-    for b in mine:
+    for n, b in enumerate(mine, 1):  # numbered in this list: ids mean nothing to officers
         unit = ctx.session.get(Unit, b.unit_id) if b.unit_id else None
         preview = _plain_start(b.text)
         if scheduled:
             lines.append(
                 ctx.t(
                     "broadcast.line_scheduled",
-                    id=b.id,
+                    n=n,
                     at=fmt_datetime(b.scheduled_at, tz),
                     unit=unit.name if unit else "—",
                     preview=preview,
                 )
             )
-            options.append(Option(ctx.t("broadcast.cancel_one", id=b.id), f"c:{b.id}"))
+            options.append(Option(ctx.t("broadcast.cancel_one", n=n), f"c:{b.id}"))
         else:
             c = outbox.counts(ctx.session, b.id)  # type: ignore[arg-type]
             remaining = c["pending"] + c["claimed"] + c["sending"]
             lines.append(
                 ctx.t(
                     "broadcast.line_recent",
-                    id=b.id,
+                    n=n,
                     at=fmt_datetime(b.started_at or b.scheduled_at, tz),
                     unit=unit.name if unit else "—",
                     preview=preview,
@@ -314,11 +314,8 @@ def _list(ctx: Context, *, scheduled: bool) -> None:
                 )
             )
             if b.status == BroadcastStatus.SENDING:
-                options.append(Option(ctx.t("broadcast.stop_one", id=b.id), f"c:{b.id}"))
-    if not options:
-        ctx.finish()
-        ctx.say_html("\n".join(lines))
-        return
+                options.append(Option(ctx.t("broadcast.stop_one", n=n), f"c:{b.id}"))
+    options.append(Option(ctx.t("common.back"), "back"))
     ctx.begin(router.name, LIST)
     ctx.ask("\n".join(lines), options)
 
@@ -330,6 +327,9 @@ def _plain_start(html: str) -> str:
 
 @router.step(LIST)
 def on_list(ctx: Context) -> None:
+    if ctx.choice == "back":
+        begin(ctx)
+        return
     bid = (ctx.choice or "").removeprefix("c:")
     broadcast = ctx.session.get(Broadcast, int(bid)) if bid.isdigit() else None
     if broadcast is None or broadcast.created_by != ctx.actor.ref:
@@ -337,7 +337,7 @@ def on_list(ctx: Context) -> None:
         return
     if broadcast.status not in (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING):
         ctx.finish()
-        ctx.say("broadcast.too_late_to_cancel", id=broadcast.id)
+        ctx.say("broadcast.too_late_to_cancel", preview=_plain_start(broadcast.text))
         return
     stopped = outbox.cancel(ctx.session, broadcast.id) if broadcast.id else 0
     broadcast.status = BroadcastStatus.CANCELLED
@@ -347,7 +347,11 @@ def on_list(ctx: Context) -> None:
         ctx.session, actor=ctx.actor.ref, action="broadcast_cancel", broadcast=broadcast.id
     )
     ctx.finish()
-    ctx.say("broadcast.stopped" if stopped else "broadcast.cancelled", id=broadcast.id, n=stopped)
+    ctx.say(
+        "broadcast.stopped" if stopped else "broadcast.cancelled",
+        preview=_plain_start(broadcast.text),
+        n=stopped,
+    )
 
 
 # --- /lich ------------------------------------------------------------------------------------

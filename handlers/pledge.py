@@ -3,6 +3,7 @@ at year end, assess it commitment by commitment. The draft is saved at every ste
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from bot.catalog import Campaign, PledgeRule
@@ -14,7 +15,7 @@ from bot.services import campaigns, pledges
 from bot.services.members import group_key
 from bot.services.pledges import Edit
 from bot.texts import Raw
-from bot.textutil import fold, one_line
+from bot.textutil import fold, has_emoji, one_line
 from bot.timefmt import fmt_date, fmt_datetime
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ REVIEW = "review"
 ASSESS = "assess"
 ASSESS_NOTE = "assess_note"
 ASSESS_REVIEW = "assess_review"
+CONFIRM_REMOVE = "confirm_remove"
 
 MAX_NOTE_CHARS = 300
 
@@ -245,6 +247,12 @@ def _ask_section(
         n = len(options) + 1
         lines.append(ctx.t("pledge.item_line", mark=mark, n=n, text=s.text))
         options.append(Option(str(n), f"s:{s.id}"))
+    # "Xong" right after the suggestions: its number never moves as own items are added, so
+    # typing the number it had a moment ago never removes an item
+    done = len(options) + 1
+    options.append(
+        Option(ctx.t("pledge.section_done" if walking else "pledge.back_to_review"), "done")
+    )
     offered = {s.id for s in suggestions}  # an item whose suggestion left content/ shows as own
     own = [(k, i) for k, i in enumerate(chosen) if i.get("s") not in offered]
     if own:
@@ -253,10 +261,7 @@ def _ask_section(
         n = len(options) + 1
         lines.append(ctx.t("pledge.item_line", mark="✍️", n=n, text=item["text"]))
         options.append(Option(str(n), f"o:{k}"))
-    lines += ["", ctx.t("pledge.section_help", count=len(chosen))]
-    options.append(
-        Option(ctx.t("pledge.section_done" if walking else "pledge.back_to_review"), "done")
-    )
+    lines += ["", ctx.t("pledge.section_help", count=len(chosen), done=done)]
     ctx.begin(
         router.name,
         SECTION,
@@ -286,29 +291,86 @@ def on_section(ctx: Context) -> None:
             return
         _after_section(ctx, campaign, rule, pledge, section, walking)
         return
-    if choice is not None and choice.startswith("s:"):
-        sid = choice[2:]
-        suggestion = next((s for s in _suggestions(ctx, campaign, section) if s.id == sid), None)
-        if suggestion is not None:
-            if any(i.get("s") == sid for i in chosen):
-                chosen = [i for i in chosen if i.get("s") != sid]
-            elif len(chosen) >= pledges.MAX_ITEMS:
-                ctx.say("pledge.too_many", limit=pledges.MAX_ITEMS)
-            else:
-                chosen.append({"text": suggestion.text, "s": sid})
+    picks = ctx.choices if ctx.choices else [choice] if choice and choice.startswith("s:") else []
+    if picks:  # one number, or several typed at once ("1 3 5"): each ticks or unticks its item
+        for pick in picks:
+            if pick.startswith("s:"):
+                chosen = _tick(ctx, campaign, section, chosen, pick[2:])
+        if any(not p.startswith("s:") for p in picks):
+            ctx.say("pledge.several_own")  # removing one's own words is asked one at a time
     elif choice is not None and choice.startswith("o:"):
         index = int(choice[2:]) if choice[2:].isdigit() else -1
         offered = {s.id for s in _suggestions(ctx, campaign, section)}
         if 0 <= index < len(chosen) and chosen[index].get("s") not in offered:
-            ctx.say("pledge.own_removed", text=chosen[index]["text"][:80])
-            chosen.pop(index)
+            ctx.begin(
+                router.name,
+                CONFIRM_REMOVE,
+                {**ctx.data, "remove": index, "text": chosen[index]["text"]},
+            )
+            ctx.ask(
+                ctx.t("pledge.confirm_remove", text=chosen[index]["text"][:200]),
+                [
+                    Option(ctx.t("pledge.remove_yes"), "remove"),
+                    Option(ctx.t("pledge.remove_no"), "keep"),
+                ],
+                columns=2,
+            )
+            return
     elif choice is None:
         added = _own_item(ctx, chosen)
         if added is not None:
             chosen.append({"text": added, "s": None})
-            ctx.say("pledge.own_added")
+            ctx.say("pledge.own_added_no_marks" if added.isascii() else "pledge.own_added")
     draft[section] = chosen
     pledges.save_draft(ctx.session, pledge, draft, ctx.now)
+    _ask_section(ctx, campaign, pledge, section, walking=walking)
+
+
+def _tick(
+    ctx: Context, campaign: Campaign, section: str, chosen: list[dict[str, Any]], sid: str
+) -> list[dict[str, Any]]:
+    """Tick a suggestion, or untick it when it is ticked already."""
+    suggestion = next((s for s in _suggestions(ctx, campaign, section) if s.id == sid), None)
+    if suggestion is None:
+        return chosen
+    if any(i.get("s") == sid for i in chosen):
+        return [i for i in chosen if i.get("s") != sid]
+    if len(chosen) >= pledges.MAX_ITEMS:
+        ctx.say("pledge.too_many", limit=pledges.MAX_ITEMS)
+        return chosen
+    return [*chosen, {"text": suggestion.text, "s": sid}]
+
+
+@router.step(CONFIRM_REMOVE)
+def on_confirm_remove(ctx: Context) -> None:
+    """Removing one's own commitment is asked first: a number typed by habit removes nothing."""
+    loaded = _load(ctx)
+    if loaded is None:
+        return
+    campaign, _rule, pledge = loaded
+    section = str(ctx.data.get("section"))
+    walking = bool(ctx.data.get("walking"))
+    if ctx.choice == "remove":
+        draft = dict(pledge.draft)
+        chosen = list(pledges.items(draft, section))
+        index = int(ctx.data.get("remove", -1))
+        if 0 <= index < len(chosen) and chosen[index]["text"] == ctx.data.get("text"):
+            chosen.pop(index)
+            draft[section] = chosen
+            pledges.save_draft(ctx.session, pledge, draft, ctx.now)
+            ctx.say("pledge.own_removed", text=str(ctx.data.get("text"))[:80])
+    elif ctx.choice == "keep":
+        ctx.say("pledge.own_kept")
+    else:
+        ctx.ask(
+            ctx.t("pledge.confirm_remove", text=str(ctx.data.get("text"))[:200]),
+            [
+                Option(ctx.t("pledge.remove_yes"), "remove"),
+                Option(ctx.t("pledge.remove_no"), "keep"),
+            ],
+            columns=2,
+        )
+        return
     _ask_section(ctx, campaign, pledge, section, walking=walking)
 
 
@@ -329,6 +391,9 @@ def _own_item(ctx: Context, chosen: list[dict[str, Any]]) -> str | None:
         return None
     if any(fold(i["text"]) == fold(text) for i in chosen):
         ctx.say("pledge.own_duplicate")
+        return None
+    if has_emoji(text):  # it is printed on the pledge that is signed
+        ctx.say("pledge.own_emoji")
         return None
     if len(chosen) >= pledges.MAX_ITEMS:
         ctx.say("pledge.too_many", limit=pledges.MAX_ITEMS)
@@ -387,6 +452,8 @@ def on_timeline(ctx: Context) -> None:
             ctx.say("pledge.no_such_number", n=text[:6])
         elif len(text) > pledges.MAX_TIMELINE_CHARS:
             ctx.say("pledge.own_too_long", length=len(text), limit=pledges.MAX_TIMELINE_CHARS)
+        elif wrong := _other_year(text, campaign.year):
+            ctx.say("pledge.timeline_year_wrong", typed=wrong, year=campaign.year)
         else:
             value = text
     if value is None:
@@ -396,6 +463,14 @@ def on_timeline(ctx: Context) -> None:
     draft["timeline"] = value
     pledges.save_draft(ctx.session, pledge, draft, ctx.now)
     _review(ctx, campaign, rule, pledge)
+
+
+def _other_year(text: str, year: int) -> str | None:
+    """A year in the typed time frame that is not the pledge's (a slip from last year's)."""
+    for found in re.findall(r"(?<!\d)(20\d\d)(?!\d)", text):
+        if int(found) not in (year, year + 1):
+            return str(found)
+    return None
 
 
 # --- review and submit ----------------------------------------------------------------------------

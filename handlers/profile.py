@@ -287,7 +287,7 @@ def _parts(ctx: Context, data: Export) -> list[Part]:
         ),
         Part(
             label("roles"),
-            [_plain(ctx, "roles.member")]
+            [label("role_now", role=_plain(ctx, f"roles.{_role(ctx)}"))]
             + [
                 label(
                     "role_line",
@@ -342,6 +342,12 @@ def _parts(ctx: Context, data: Export) -> list[Part]:
     ]
     parts.append(Part(label("audit"), [] if rows else none, [head, *rows] if rows else []))
     return parts
+
+
+def _role(ctx: Context) -> str:
+    """The role the person has now, as the profile shows it (an admin named in the settings has
+    no grant row, and is an admin all the same)."""
+    return ctx.actor.role.value if ctx.actor.role else "member"
 
 
 def _platform(ctx: Context, platform: str) -> str:
@@ -431,7 +437,8 @@ def _pledge_part(
             key = f"pledge.results.{result}"
             verdict = _plain(ctx, key) if key in ctx.t else str(result or "—")
             note = f" ({row['note']})" if row.get("note") else ""
-            lines.append(f"{n}. {row.get('text', '')}: {verdict}{note}")
+            text = str(row.get("text", "")).rstrip(" .;:")  # "…được giao.: " read badly
+            lines.append(f"{n}. {text}: {verdict}{note}")
         lines += [
             (label("rating"), rating_label(ctx, pledge.rating)),
             (label("assessment_reviewed"), fmt_datetime(pledge.assessment_reviewed_at, tz)),

@@ -135,11 +135,10 @@ def _rules(ctx: Context, campaign: Campaign, rule: QuizRule) -> None:
         if rule.time_limit_minutes
         else ctx.t("quiz.no_time_rule")
     )
-    attempts_rule = (
-        ctx.t("quiz.attempts_rule", attempts=rule.attempts, period=period, used=used)
-        if rule.attempts is not None
-        else ""
-    )
+    attempts_rule = ""
+    if rule.attempts is not None:
+        key = "quiz.attempts_rule" if used else "quiz.attempts_rule_none"
+        attempts_rule = ctx.t(key, attempts=rule.attempts, period=period, used=used)
     ctx.begin(router.name, RULES, {"campaign": campaign.id, "topic": rule.topic})
     ctx.ask(
         ctx.t(
@@ -423,6 +422,7 @@ def _board(ctx: Context, campaign: Campaign, topic_id: str, *, whole: bool) -> N
         for r in campaign.quizzes
         if r.topic != topic_id
     ]
+    options.append(Option(ctx.t("quiz.back"), "back"))
     ctx.begin(router.name, BOARD, {"campaign": campaign.id})
     ctx.ask("\n".join(lines), options)
 
@@ -431,6 +431,9 @@ def _board(ctx: Context, campaign: Campaign, topic_id: str, *, whole: bool) -> N
 def on_board(ctx: Context) -> None:
     """Switch between my unit and the whole campaign, or another quiz."""
     campaign = _campaign(ctx)
+    if ctx.choice == "back" and campaign is not None:
+        _menu(ctx, campaign)
+        return
     scope, _, topic_id = (ctx.choice or "").partition(":")
     if campaign is None or _rule(campaign, topic_id) is None:
         ctx.say("admin.need_choice")

@@ -115,7 +115,7 @@ def test_paging_back_by_older_button(aapp, people) -> None:  # type: ignore[no-u
     first = lines(admin)
     assert len(first) == 20
     assert "telegram:999" in first[0] and "Xuất báo cáo (đơn vị CĐCS Trường Mầm non" in first[0]
-    assert "đợt demo-2026, 1 đơn vị, 12 đoàn viên" in first[0]
+    assert "kế hoạch năm 2026, 1 đơn vị, 12 đoàn viên" in first[0]
     assert "Hệ thống (tự động)" in first[1] and "Thao tác “custom_thing”" in first[1]
     assert "count: 3" in first[1] and "xxx" not in first[1]
     assert "Dòng lệnh quản trị" in first[2] and "đoàn viên #44" in first[2]

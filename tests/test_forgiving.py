@@ -121,3 +121,53 @@ def test_help_when_nothing_is_open_says_nothing_is_open(app, chat) -> None:  # t
     assert "Hiện không có thao tác nào" in me.last_text()
     me.say("/trogiup")
     assert "trả lời tiếp" not in me.last_text()
+
+
+def _to_first_section(me) -> None:  # type: ignore[no-untyped-def]
+    register(me)
+    me.say("/dangky")
+    me.press("Bắt đầu viết")
+    assert "Phần 1/" in me.last_text()
+
+
+def _ticked(app) -> list[str]:  # type: ignore[no-untyped-def]
+    from bot.models import Pledge
+
+    with Session(app.db) as s:
+        draft = s.exec(select(Pledge)).one().draft
+    return [i["text"] for i in draft.get("study", [])]
+
+
+def test_typing_1_3_5_in_the_pledge_ticks_three_suggestions(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("p1")
+    _to_first_section(me)
+    me.say("1 3 5")
+    assert "Đã chọn 3" in me.last_text()
+    assert len(_ticked(app)) == 3 and "1 3 5" not in _ticked(app)
+    me.say("1, 3")  # the same numbers again untick them
+    assert "Đã chọn 1" in me.last_text()
+
+
+def test_the_old_number_of_xong_never_removes_an_own_item(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("p2")
+    _to_first_section(me)
+    labels = [o.label for o in me.last_choices().options]
+    xong = next(i for i, label in enumerate(labels, 1) if "Xong" in label)
+    me.say("Đọc lại tác phẩm Sửa đổi lối làm việc mỗi quý")
+    labels = [o.label for o in me.last_choices().options]
+    assert "Xong" in labels[xong - 1]  # the same number as before the item was added
+    me.say(str(xong))  # by habit: moves on, removes nothing
+    assert "Phần 2/" in me.last_text()
+    assert _ticked(app) == ["Đọc lại tác phẩm Sửa đổi lối làm việc mỗi quý"]
+
+
+def test_a_time_frame_for_the_wrong_year_is_refused(app, chat) -> None:  # type: ignore[no-untyped-def]
+    me = chat("p3")
+    _to_first_section(me)
+    while "Thời gian thực hiện" not in me.last_text():
+        me.say("1")
+        me.press("Xong")
+    me.say("Từ tháng 4 đến tháng 12/2024")
+    assert "năm 2024" in me.last_text() and "Xin gõ lại" in me.last_text()
+    me.say("Từ tháng 4 đến tháng 12/2026")
+    assert "Bạn muốn nộp" in me.last_text()

@@ -165,7 +165,9 @@ def test_own_items_are_checked_and_kept_verbatim(papp, people) -> None:  # type:
     assert "tối đa 500" in me.last_text()
     me.say("ok")
     assert "quá ngắn" in me.last_text()
-    hostile = "Học <b>Di chúc</b> & “Sửa đổi lối làm việc”; DROP TABLE pledge; -- 👍"
+    me.say("Học tập chăm chỉ 💪👍")  # printed on a signed document: words, not pictographs
+    assert "biểu tượng cảm xúc" in me.last_text()
+    hostile = "Học <b>Di chúc</b> & “Sửa đổi lối làm việc”; DROP TABLE pledge; --"
     me.say(hostile)
     assert "Đã thêm" in me.last_text() and hostile in me.last_text()
     me.say(hostile.upper())
@@ -173,9 +175,14 @@ def test_own_items_are_checked_and_kept_verbatim(papp, people) -> None:  # type:
     with Session(papp.db) as s:
         draft = s.exec(select(Pledge)).one().draft
     assert draft["study"] == [{"text": hostile, "s": None}]
-    # the own item has the number after the suggestions; pressing it removes it
-    own = me.last_choices().options[-2]
+    # the own item has the number after "Xong"; choosing it asks first, then removes it
+    own = me.last_choices().options[-1]
     me.press_data(own.data)
+    assert "Bỏ nội dung" in me.last_text()
+    me.press("Giữ lại")
+    assert "Đã chọn 1" in me.last_text()
+    me.press_data(me.last_choices().options[-1].data)
+    me.press("Bỏ nội dung này")
     assert "Đã xóa" in me.last_text() and "Đã chọn 0" in me.last_text()
 
 

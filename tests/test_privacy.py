@@ -31,7 +31,7 @@ from tests.helpers import Clock, register
 from tests.test_pledge import docx_text, make_officer, submit, tick, write_pledge
 
 BEFORE = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 on 02/03/2026 in Vietnam
-HOSTILE = "Đọc “Sửa đổi lối làm việc” & <b>ghi chép</b> mỗi tuần; DROP TABLE member; -- 👍"
+HOSTILE = "Đọc “Sửa đổi lối làm việc” & <b>ghi chép</b> mỗi tuần; DROP TABLE member; --"
 
 
 @pytest.fixture

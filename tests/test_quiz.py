@@ -198,7 +198,7 @@ def test_attempts_per_period(qapp, clock):
     clock.now += timedelta(days=7)
     me.say("/thi")
     me.press("Dân chủ")
-    assert "bạn đã dùng 0" in me.last_text()
+    assert "bạn chưa thi lần nào" in me.last_text()
 
 
 def _finished(s: Session, member: Member, score: int, elapsed: int, finished: datetime) -> None:

@@ -343,15 +343,15 @@ def test_root_officer_sees_the_totals_and_each_district(world) -> None:  # type:
     assert "Đã nộp bản đăng ký: 6/10 (60%)\n██████░░░░" in text
     assert "đúng hạn 4 · nộp trễ 2 · chưa nộp 4" in text
     assert "đã duyệt 3 · chờ duyệt 2 · trả lại 1" in text
-    assert "Thi tìm hiểu: 5 người dự thi, đạt 4 (80%), điểm TB 82%" in text
+    assert "Thi tìm hiểu: 5 người dự thi, đạt 4 (80%), điểm cao nhất bình quân 82%" in text
     assert "Học xong chuyên đề năm: 4 người" in text
     # the lowest completion first
     assert text.index("1. LĐLĐ huyện B") < text.index("2. LĐLĐ huyện A")
     assert "1. LĐLĐ huyện B\n📝 nộp 1/3 (33,3%) ███░░░░░░░" in text
     assert "đúng hạn 1 · trễ 0 · chưa nộp 2\n   duyệt 0 · chờ duyệt 1 · trả lại 0" in text
-    assert "🧠 dự thi 1, đạt 1 (100%), TB 90% · 📖 học xong 0" in text
+    assert "🧠 dự thi 1, đạt 1 (100%), điểm cao nhất BQ 90% · 📖 học xong 0" in text
     assert "2. LĐLĐ huyện A\n📝 nộp 5/7 (71,4%) ███████░░░" in text
-    assert "🧠 dự thi 4, đạt 3 (75%), TB 80% · 📖 học xong 4" in text
+    assert "🧠 dự thi 4, đạt 3 (75%), điểm cao nhất BQ 80% · 📖 học xong 4" in text
     assert "tỉnh Khác" not in text and "K1" not in text
     assert "<b>TỔNG CỘNG</b>" in raw(officer) and "<code>██████░░░░</code>" in raw(officer)
     assert labels(officer) == ["🔎 1. LĐLĐ huyện B", "🔎 2. LĐLĐ huyện A", "📊 Biểu đồ"]
@@ -371,7 +371,7 @@ def test_officers_at_each_level_see_only_their_subtree(world) -> None:  # type: 
     assert "Đã nộp bản đăng ký: 5/7 (71,4%)" in text
     assert "đúng hạn 3 · nộp trễ 2 · chưa nộp 2" in text
     assert "đã duyệt 3 · chờ duyệt 1 · trả lại 1" in text
-    assert "Thi tìm hiểu: 4 người dự thi, đạt 3 (75%), điểm TB 80%" in text
+    assert "Thi tìm hiểu: 4 người dự thi, đạt 3 (75%), điểm cao nhất bình quân 80%" in text
     assert "Sinh hoạt trực tiếp tại LĐLĐ huyện A\n📝 nộp 1/1 (100%)" in text
     assert "1. CĐCS Bệnh viện A2\n📝 nộp 0/1 (0%)" in text
     assert "🧠 chưa ai dự thi · 📖 học xong 1" in text
@@ -385,7 +385,7 @@ def test_officers_at_each_level_see_only_their_subtree(world) -> None:  # type: 
     assert "Thống kê năm 2026: CĐCS Trường Tiểu học A1" in text
     assert "TỔNG CỘNG (gồm 1 đơn vị trực thuộc)" in text
     assert "Đã nộp bản đăng ký: 4/5 (80%)" in text
-    assert "Thi tìm hiểu: 4 người dự thi, đạt 3 (75%), điểm TB 80%" in text
+    assert "Thi tìm hiểu: 4 người dự thi, đạt 3 (75%), điểm cao nhất bình quân 80%" in text
     assert "Sinh hoạt trực tiếp tại CĐCS Trường Tiểu học A1\n📝 nộp 2/3 (66,7%)" in text
     assert "1. Tổ công đoàn Khối 1\n📝 nộp 2/2 (100%)" in text
     assert "Bệnh viện A2" not in text and "huyện A" not in text
@@ -398,7 +398,7 @@ def test_officers_at_each_level_see_only_their_subtree(world) -> None:  # type: 
     assert "Đã nộp bản đăng ký: 2/2 (100%)\n██████████" in text
     assert "đúng hạn 2 · nộp trễ 0 · chưa nộp 0" in text
     assert "đã duyệt 1 · chờ duyệt 0 · trả lại 1" in text
-    assert "Thi tìm hiểu: 2 người dự thi, đạt 2 (100%), điểm TB 95%" in text
+    assert "Thi tìm hiểu: 2 người dự thi, đạt 2 (100%), điểm cao nhất bình quân 95%" in text
     assert "Học xong chuyên đề năm: 2 người" in text
     assert not any(isinstance(r, Choices) for r in group.last_response.replies)  # type: ignore[union-attr]
 
@@ -554,7 +554,7 @@ def test_an_officer_of_several_units_chooses_one(world) -> None:  # type: ignore
     text = officer.last_text()
     assert "Thống kê năm 2026: CĐCS Công ty B1" in text
     assert "Đã nộp bản đăng ký: 1/3 (33,3%)" in text
-    assert "Thi tìm hiểu: 1 người dự thi, đạt 1 (100%), điểm TB 90%" in text
+    assert "Thi tìm hiểu: 1 người dự thi, đạt 1 (100%), điểm cao nhất bình quân 90%" in text
 
 
 def test_figures_are_read_again_at_each_command(world) -> None:  # type: ignore[no-untyped-def]
