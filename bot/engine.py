@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.flow import Command, Context, FlowState, Router
@@ -149,10 +149,25 @@ class Engine:
                 raise
             except Exception as exc:
                 session.rollback()
+                if self._moved(incoming, state.version):  # another process handled this chat
+                    raise StateConflict() from exc  # meanwhile: the update is handled again
                 return self._apologize(incoming, exc)
         response.replies = self._bind_options(ctx, new_version)
         response.notifications = ctx.notifications
         return response
+
+    def _moved(self, incoming: Incoming, version: int) -> bool:
+        """Whether the chat's state changed since it was read at `version` (a failure caused
+        by a race with another process)."""
+        with Session(self.db) as session:
+            current = session.exec(
+                select(ConversationState.version).where(
+                    ConversationState.platform == incoming.platform,
+                    ConversationState.chat_id == incoming.chat_id,
+                    ConversationState.user_id == incoming.user_id,
+                )
+            ).first()
+        return (current or 0) != version
 
     def _claim(self, session: Session, incoming: Incoming) -> bool:
         session.add(ProcessedUpdate(platform=incoming.platform, update_id=incoming.update_id))
