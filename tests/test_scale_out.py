@@ -42,7 +42,6 @@ def test_a_quiz_answered_through_two_processes_counts_each_answer_once(pair, app
     """Each button is tapped twice, the taps reaching the two processes at the same moment:
     one tap is processed, the other is told the button is old; the quiz ends with ten answers,
     each counted once."""
-    first, second = pair
     me = chat("s1")
     register(me)
     me.say("/thi")
@@ -54,11 +53,9 @@ def test_a_quiz_answered_through_two_processes_counts_each_answer_once(pair, app
             labels = [o.label for o in on_screen.options]
             ticked = any("☑" in label for label in labels)
             data = on_screen.options[-1 if ticked and "Trả lời" in labels[-1] else 0].data
+            taps = [_press(f"tap-{n}-a", data), _press(f"tap-{n}-b", data)]
             both = list(
-                pool.map(
-                    lambda pick: pick[0].handle_sync(_press(f"tap-{n}-{pick[1]}", data)),
-                    [(first, "a"), (second, "b")],
-                )
+                pool.map(lambda pick: pick[0].handle_sync(pick[1]), zip(pair, taps, strict=True))
             )
             stale = [r for r in both if "tin nhắn cũ" in _texts(r)]
             winners = [r for r in both if r not in stale]
