@@ -89,7 +89,7 @@ def on_name(ctx: Context) -> None:
             ctx.data["unmarked"] = name
             ctx.ask(
                 ctx.t("register.name_no_marks", name=name),
-                [Option(ctx.t("register.name_keep", name=name), "keep")],
+                [Option(ctx.t("register.name_keep"), "keep")],
                 typed_numbers=False,
             )
             return

@@ -171,3 +171,15 @@ def test_a_time_frame_for_the_wrong_year_is_refused(app, chat) -> None:  # type:
     assert "năm 2024" in me.last_text() and "Xin gõ lại" in me.last_text()
     me.say("Từ tháng 4 đến tháng 12/2026")
     assert "Bạn muốn nộp" in me.last_text()
+
+
+def test_a_name_retyped_with_marks_after_the_hint_is_the_new_name(app, chat) -> None:  # type: ignore[no-untyped-def]
+    """The words of the typed name must not read as the "keep it" option."""
+    me = chat("n3")
+    me.say("/start CDCS-MN-HM")
+    me.say("tran van hung")
+    me.say("Trần Văn Hùng")
+    me.press("Viên chức")
+    me.press("Không")
+    me.press("Tôi đồng ý")
+    assert _member(app, "Trần Văn Hùng") is not None and _member(app, "Tran Van Hung") is None
