@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from bot.catalog import ContentReader, Int, Name, Slug, _Model, _text, _where
+from bot.contentmodel import ContentReader, Int, Name, Slug, StrictModel, loc_path, text_field
 from bot.textutil import escape
 from bot.yamlfile import Loc, Problem, YamlDoc
 
@@ -28,7 +28,7 @@ MAX_IMAGE = 5 * 1024 * 1024
 ROUND_EVERY = 5  # 135 năm, 80 năm: the solemn variant
 
 # Every placeholder a post may use, and the longest value it can take (for the length check):
-# the topic's short_title and title are limited to 40 and 300 characters in bot/catalog.py.
+# the topic's short_title and title are limited to 40 and 300 characters in bot/topics.py.
 PLACEHOLDERS: dict[str, int] = {
     "count": 4,
     "year": 4,
@@ -152,7 +152,7 @@ def _clock(value: Any) -> Any:
 Clock = Annotated[datetime.time, BeforeValidator(_clock)]
 
 
-class _EventModel(_Model):
+class _EventModel(StrictModel):
     id: Slug
     day: Annotated[Int, Field(ge=1, le=31)]
     month: Annotated[Int, Field(ge=1, le=12)]
@@ -162,7 +162,7 @@ class _EventModel(_Model):
     post: Slug | None = None  # None: the event's id
 
 
-class _CalendarShell(_Model):
+class _CalendarShell(StrictModel):
     """The file's outline: events are validated one by one."""
 
     grace_hours: Annotated[Int, Field(ge=0, le=72)] = DEFAULT_GRACE_HOURS
@@ -170,9 +170,9 @@ class _CalendarShell(_Model):
     events: list[Any] = Field(default_factory=list)
 
 
-class _PostModel(_Model):
-    text: Annotated[str, _text()]
-    round_text: Annotated[str, _text()] | None = None
+class _PostModel(StrictModel):
+    text: Annotated[str, text_field()]
+    round_text: Annotated[str, text_field()] | None = None
     image: Name | None = None
 
 
@@ -333,12 +333,12 @@ class _Loader(ContentReader):
         except ValueError:
             extra = " (chỉ có trong năm nhuận)" if (event.day, event.month) == (29, 2) else ""
             message = f"ngày {event.day}/{event.month} không có trong mọi năm{extra}"
-            self.add(doc, (*loc, "day"), f"{_where((*loc, 'day'))}: {message}")
+            self.add(doc, (*loc, "day"), f"{loc_path((*loc, 'day'))}: {message}")
             ok = False
         if event.post not in self.post_ids:
             where = (*loc, "post") if has_post else (*loc, "id")
             message = f"không có tệp bài đăng {POSTS_DIR}/{event.post}.yaml"
-            self.add(doc, where, f"{_where(where)}: {message}")
+            self.add(doc, where, f"{loc_path(where)}: {message}")
             ok = False
         return ok and event.post not in broken
 

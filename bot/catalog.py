@@ -1,397 +1,68 @@
-"""Topics, quiz banks, campaigns and pledge suggestions from content/: typed, cross-checked,
-defects at file:line."""
+"""Topics, quiz banks, plan presets and pledge suggestions from content/: typed, cross-checked,
+defects at file:line. The models live in bot.topics, bot.campaign and bot.suggestions (and are
+re-exported here); this module reads and cross-checks the files."""
 
 from __future__ import annotations
 
-import datetime
-import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    Strict,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
-from pydantic_core import ErrorDetails
+from pydantic import Field
 
 from bot import pledgebook
-from bot.pledgebook import DEFAULT_LEVELS, DEFAULT_POINTS, EXAMPLE_GROUPS, GroupId, SectionId
+from bot.campaign import (
+    Campaign,
+    CampaignsFile,
+    PledgeRule,
+    QuizRule,
+    Reminders,
+    ReportDeadline,
+)
+from bot.contentmodel import SLUG, ContentReader, Slug, StrictModel, loc_path
+from bot.suggestions import PledgeBook, RatingLevel, RatingRule, Suggestion
 from bot.textutil import nfc
-from bot.yamlfile import ContentError, Loc, Problem, YamlDoc, load_yaml
-
-M = TypeVar("M", bound=BaseModel)
-
-TELEGRAM = " (giới hạn của Telegram)"
-ASK_ALL = "chọn tất cả"
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
-
-# --- field types ------------------------------------------------------------------------------
-
-
-def _text(max_len: int | None = None, note: str = "") -> AfterValidator:
-    """Trimmed, non-empty text whose length error says the actual length and the limit."""
-
-    def check(value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("không được để trống")
-        if max_len is not None and len(value) > max_len:
-            raise ValueError(f"dài {len(value)} ký tự, tối đa {max_len}{note}")
-        return value
-
-    return AfterValidator(check)
-
-
-def _slug(value: str) -> str:
-    """Ids end up in file names and button data: keep them plain."""
-    if not _SLUG.fullmatch(value):
-        raise ValueError(
-            f"mã “{value}” không hợp lệ: chỉ dùng chữ thường a-z, số 0-9 và dấu gạch ngang"
-        )
-    return value
-
-
-Int = Annotated[int, Strict()]
-Bool = Annotated[bool, Strict()]
-Slug = Annotated[str, _text(60), AfterValidator(_slug)]
-Name = Annotated[str, _text(200)]
-QuestionText = Annotated[str, _text(300, TELEGRAM)]
-OptionText = Annotated[str, _text(100, TELEGRAM)]
-Explanation = Annotated[str, _text(200, TELEGRAM)]
-
-
-class _Model(BaseModel):
-    """Unknown keys are typos: reject them instead of silently ignoring them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-# --- models -----------------------------------------------------------------------------------
-
-
-class SourceRef(_Model):
-    file: Name
-    section: Name
-    quote: Annotated[str, _text()] | None = None
-
-
-class Section(_Model):
-    id: Slug
-    title: Annotated[str, _text(80)]
-    body: Annotated[str, _text(1200)]
-    source: SourceRef
-
-
-class KeyDate(_Model):
-    date: datetime.date
-    what: Name
-    source: SourceRef
-
-
-class Topic(_Model):
-    id: Slug
-    short_title: Annotated[str, _text(40, " (nhãn nút bấm)")]
-    title: Annotated[str, _text(300)]
-    years: list[Int]
-    issuer: Name
-    document: Name
-    seed: Name
-    key_dates: list[KeyDate] = []
-    sections: list[Section] = Field(min_length=1)
-
-
-def asks_all(text: str) -> bool:
-    """Only a question that says "chọn tất cả" may have several correct options."""
-    return ASK_ALL in nfc(text).casefold()
-
-
-class Question(_Model):
-    id: Slug
-    text: QuestionText
-    options: list[OptionText]
-    correct: list[Int]
-    explanation: Explanation
-    source: SourceRef
-
-    @property
-    def multiple(self) -> bool:
-        return len(self.correct) > 1
-
-    @field_validator("options")
-    @classmethod
-    def _valid_options(cls, options: list[str]) -> list[str]:
-        if not 2 <= len(options) <= 6:
-            raise ValueError(f"có {len(options)} phương án, cần từ 2 đến 6")
-        seen: set[str] = set()
-        for option in options:
-            key = " ".join(option.casefold().split())
-            if key in seen:
-                raise ValueError(f"phương án “{option}” bị lặp")
-            seen.add(key)
-        return options
-
-    @field_validator("correct")
-    @classmethod
-    def _valid_correct(cls, correct: list[int], info: ValidationInfo) -> list[int]:
-        options = info.data.get("options")
-        text = info.data.get("text")
-        if options is not None:
-            _check_indexes(correct, len(options))
-        if text is not None and options is not None:
-            _check_count(correct, len(options), asks_all(text))
-        return correct
-
-    @field_validator("source")
-    @classmethod
-    def _quote_required(cls, source: SourceRef) -> SourceRef:
-        if source.quote is None:
-            raise ValueError("câu hỏi phải có quote: đoạn trích nguyên văn chứa đáp án")
-        return source
-
-
-def _check_indexes(correct: list[int], n_options: int) -> None:
-    """Indexes are 0-based positions in options; a wrong one would mark the wrong answer."""
-    if not correct:
-        raise ValueError("không có đáp án đúng (correct rỗng)")
-    for index in correct:
-        if not 0 <= index < n_options:
-            raise ValueError(
-                f"chỉ số {index} ngoài phạm vi: có {n_options} phương án (chỉ số 0–{n_options - 1})"
-            )
-    duplicates = sorted({i for i in correct if correct.count(i) > 1})
-    if duplicates:
-        raise ValueError(f"chỉ số đáp án bị lặp: {', '.join(map(str, duplicates))}")
-
-
-def _check_count(correct: list[int], n_options: int, multi: bool) -> None:
-    """A Telegram quiz has one answer; several only when the question asks to pick them all."""
-    if not multi and len(correct) != 1:
-        raise ValueError(
-            f"có {len(correct)} đáp án đúng nhưng câu hỏi chỉ được có một đáp án đúng "
-            f"(muốn nhiều đáp án thì câu hỏi phải ghi “{ASK_ALL} các ý đúng”)"
-        )
-    if multi and len(correct) < 2:
-        raise ValueError(f"câu “{ASK_ALL}” cần ít nhất 2 đáp án đúng, hiện có {len(correct)}")
-    if multi and len(correct) >= n_options:
-        raise ValueError(f"câu “{ASK_ALL}” cần ít nhất 1 phương án sai")
-
-
-class QuizBank(_Model):
-    topic: Slug
-    questions: list[Question]
-
-
-class QuizRule(_Model):
-    topic: Slug
-    questions: Annotated[Int, Field(ge=1, le=50)] = 10
-    time_limit_minutes: Annotated[Int, Field(ge=1, le=240)] | None = None
-    attempts: Annotated[Int, Field(ge=1)] | None = None
-    period: Literal["day", "week", "month", "campaign"] = "campaign"
-    pass_percent: Annotated[Int, Field(ge=1, le=100)] = 80
-
-
-def _day(value: datetime.date) -> str:
-    return f"{value:%d/%m/%Y}"
-
-
-class Reminders(_Model):
-    """Deadline reminders to members who have not submitted: days before the last day, at a time."""
-
-    days_before: list[Annotated[Int, Field(ge=0, le=60)]] = [7, 3, 1]
-    at: datetime.time = datetime.time(8, 0)  # local time; write it quoted: "08:00"
-
-    @field_validator("days_before")
-    @classmethod
-    def _distinct(cls, days: list[int]) -> list[int]:
-        if len(set(days)) != len(days):
-            raise ValueError("các ngày nhắc bị lặp")
-        return sorted(days, reverse=True)
-
-
-class ReportDeadline(_Model):
-    """A report officers owe their superiors (e.g. 6-month and 1-year), reminded beforehand."""
-
-    name: Annotated[str, _text(120)]
-    due: datetime.date  # the last day
-    remind_days_before: list[Annotated[Int, Field(ge=0, le=60)]] = [7, 1]
-
-
-class PledgeRule(_Model):
-    """When the campaign's pledges are due and when the year-end self-assessment is open."""
-
-    submit_before: datetime.date  # "trước ngày 10/4": on time until 09/04 23:59:59 local time
-    late_allowed: Bool = True  # after the deadline: submit marked late (True) or closed (False)
-    assessment_opens: datetime.date | None = None  # the self-assessment opens on this day
-    assessment_closes: datetime.date | None = None  # inclusive last day; None: never closes
-    reminders: Reminders = Reminders()
-
-    @field_validator("assessment_opens")
-    @classmethod
-    def _opens_after_deadline(
-        cls, opens: datetime.date | None, info: ValidationInfo
-    ) -> datetime.date | None:
-        deadline = info.data.get("submit_before")
-        if opens is not None and deadline is not None and opens <= deadline:
-            raise ValueError(
-                f"ngày mở tự đánh giá ({_day(opens)}) phải sau hạn nộp bản đăng ký "
-                f"submit_before ({_day(deadline)})"
-            )
-        return opens
-
-    @field_validator("assessment_closes")
-    @classmethod
-    def _closes_after_opening(
-        cls, closes: datetime.date | None, info: ValidationInfo
-    ) -> datetime.date | None:
-        if closes is None or "assessment_opens" not in info.data:
-            return closes  # an invalid assessment_opens is reported on its own line
-        opens = info.data["assessment_opens"]
-        if opens is None:
-            raise ValueError("có ngày đóng tự đánh giá thì phải có assessment_opens (ngày mở)")
-        if closes < opens:
-            raise ValueError(
-                f"ngày đóng tự đánh giá ({_day(closes)}) không được trước ngày mở "
-                f"assessment_opens ({_day(opens)})"
-            )
-        return closes
-
-
-class Campaign(_Model):
-    id: Slug
-    year: Int
-    root_unit: Annotated[str, _text(60)] | None = None
-    topic: Slug
-    quizzes: list[QuizRule]
-    pledge: PledgeRule | None = None  # None: this campaign collects no pledges
-    reports: list[ReportDeadline] = []  # officers are reminded of these
-
-
-class CampaignsFile(_Model):
-    campaigns: list[Campaign]
-
-
-class Suggestion(_Model):
-    """A ready-made commitment the member can tick in one section of the pledge."""
-
-    id: Slug
-    section: SectionId
-    groups: list[GroupId] | None = None  # None: every member group
-    topics: list[Slug] | None = None  # None: whatever the campaign's yearly topic
-    text: Annotated[str, _text(300)]
-    source: SourceRef
-
-    def applies(self, *, group: str, topic: str | None) -> bool:
-        return pledgebook.applies(self.groups, self.topics, group=group, topic=topic)
-
-    @field_validator("groups")
-    @classmethod
-    def _valid_groups(cls, groups: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        if groups is None:
-            return None
-        _check_list(groups, "nhóm", "mọi nhóm đoàn viên")
-        others = [g for g in groups if g not in EXAMPLE_GROUPS]
-        if info.data.get("section") == "example" and others:
-            raise ValueError(
-                f"mục nêu gương (example) chỉ dành cho {' và '.join(sorted(EXAMPLE_GROUPS))}; "
-                f"bỏ {', '.join(others)}"
-            )
-        return groups
-
-    @field_validator("topics")
-    @classmethod
-    def _valid_topics(cls, topics: list[str] | None) -> list[str] | None:
-        if topics is not None:
-            _check_list(topics, "chủ đề", "mọi chủ đề")
-        return topics
-
-    @field_validator("source")
-    @classmethod
-    def _quote_required(cls, source: SourceRef) -> SourceRef:
-        if source.quote is None:
-            raise ValueError("gợi ý phải có quote: đoạn trích nguyên văn làm căn cứ cho gợi ý")
-        return source
-
-
-def _check_list(values: list[str], what: str, omitted: str) -> None:
-    if not values:
-        raise ValueError(f"danh sách {what} rỗng; muốn áp dụng cho {omitted} thì bỏ hẳn dòng này")
-    duplicates = sorted({v for v in values if values.count(v) > 1})
-    if duplicates:
-        raise ValueError(f"{what} bị lặp: {', '.join(duplicates)}")
-
-
-class RatingLevel(_Model):
-    id: Slug
-    label: Annotated[str, _text(100)]
-    min_percent: Annotated[Int, Field(ge=0, le=100)]
-    max_not_done: Annotated[Int, Field(ge=0)] | None = None  # at most this many "not done"
-
-
-def _default_levels() -> list[RatingLevel]:
-    return [
-        RatingLevel(id=i, label=label, min_percent=low, max_not_done=most)
-        for i, label, low, most in DEFAULT_LEVELS
-    ]
-
-
-class RatingRule(_Model):
-    """Points per result, and the levels proposed from the percentage of the maximum."""
-
-    points: dict[str, Annotated[Int, Field(ge=0)]] = Field(
-        default_factory=lambda: dict(DEFAULT_POINTS)
-    )
-    levels: list[RatingLevel] = Field(default_factory=_default_levels, min_length=1)
-
-    def percent(self, results: list[str]) -> int:
-        """Rounded-down percent of the maximum points; 0 for no commitments."""
-        return pledgebook.percent(self.points, results)
-
-    def rate(self, results: list[str]) -> RatingLevel:
-        """The first level, from the top, whose conditions hold."""
-        return pledgebook.first_level(self.levels, self.percent(results), results.count("not_done"))
-
-
-class PledgeBook(_Model):
-    """content/pledges.yaml: the suggestions offered per section, and the rating rule."""
-
-    suggestions: list[Suggestion] = []
-    rating: RatingRule = Field(default_factory=RatingRule)
-
-    def for_section(self, section: str, *, group: str, topic: str | None) -> list[Suggestion]:
-        """This section's suggestions for this group and yearly topic, in file order."""
-        if section not in pledgebook.sections_for(group):
-            return []
-        return [
-            s
-            for s in self.suggestions
-            if s.section == section and s.applies(group=group, topic=topic)
-        ]
-
-
-class _PledgesShell(_Model):
+from bot.topics import KeyDate, Question, QuizBank, Section, SourceRef, Topic, asks_all
+from bot.yamlfile import Loc, Problem, YamlDoc
+
+__all__ = [
+    "Campaign",
+    "CampaignsFile",
+    "Catalog",
+    "KeyDate",
+    "PledgeBook",
+    "PledgeRule",
+    "Question",
+    "QuizBank",
+    "QuizRule",
+    "RatingLevel",
+    "RatingRule",
+    "Reminders",
+    "ReportDeadline",
+    "Section",
+    "SourceRef",
+    "Suggestion",
+    "Topic",
+    "asks_all",
+    "load_catalog",
+]
+
+
+class _PledgesShell(StrictModel):
     """The pledges file's outline: suggestions are validated one by one."""
 
-    suggestions: list[Any] = []
+    suggestions: list[Any] = Field(default_factory=list)
     rating: Any = None
 
 
-class _BankShell(_Model):
+class _BankShell(StrictModel):
     """A bank's outline: questions are validated one by one, so a bad one drops only itself."""
 
     topic: Slug
     questions: list[Any]
 
 
-class _CampaignsShell(_Model):
+class _CampaignsShell(StrictModel):
     """The campaigns file's outline: campaigns are validated one by one."""
 
     campaigns: list[Any]
@@ -405,17 +76,8 @@ class Catalog:
     topics: dict[str, Topic] = field(default_factory=dict)
     banks: dict[str, list[Question]] = field(default_factory=dict)
     questions: dict[str, Question] = field(default_factory=dict)
-    campaigns: list[Campaign] = field(default_factory=list)
+    campaigns: list[Campaign] = field(default_factory=list)  # presets of the yearly plans
     pledges: PledgeBook = field(default_factory=PledgeBook)
-
-    def campaign_for(self, root_unit_code: str | None, year: int) -> Campaign | None:
-        """The campaign of this tree and year; else its latest earlier one; else a shared one."""
-        roots = (root_unit_code, None) if root_unit_code is not None else (None,)
-        for root in roots:
-            earlier = [c for c in self.campaigns if c.root_unit == root and c.year <= year]
-            if earlier:
-                return max(earlier, key=lambda c: c.year)
-        return None
 
 
 @dataclass(frozen=True)
@@ -454,49 +116,6 @@ def _squash(text: str) -> str:
     return " ".join(nfc(text).split())
 
 
-class ContentReader:
-    """Reading YAML content with every defect recorded as a Problem at its file and line; the
-    loaders of the catalog and of the calendar share it. Needs a `problems` list."""
-
-    problems: list[Problem]
-
-    def add(self, doc: YamlDoc, loc: Loc, message: str) -> None:
-        self.problems.append(doc.problem(loc, message))
-
-    def validate(self, doc: YamlDoc, model: type[M], data: Any, prefix: Loc) -> M | None:
-        """Pydantic, but with Vietnamese messages located at the offending node's line."""
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = (*prefix, *err["loc"])
-                self.add(doc, loc, f"{_where(loc)}: {_explain(err)}" if loc else _explain(err))
-            return None
-
-    def read(self, path: Path) -> YamlDoc | None:
-        """A YAML file, or None after recording why it cannot be read."""
-        try:
-            doc = load_yaml(path)
-        except ContentError as exc:
-            self.problems.extend(exc.problems)
-            return None
-        except UnicodeDecodeError:
-            self.problems.append(Problem(path, 1, "tệp không phải văn bản UTF-8"))
-            return None
-        except ValueError as exc:  # PyYAML builds unquoted dates itself: 2026-02-30 fails there
-            line, value = _bad_date(path)
-            message = f"YAML không hợp lệ: {exc}"
-            if value is not None:
-                message = f"ngày không hợp lệ “{value}”: không có ngày này trong lịch"
-            self.problems.append(Problem(path, line, message))
-            return None
-        for loc, text in _strings(doc.data, ()):
-            if nfc(text) != text:
-                where = _where(loc) or "nội dung"
-                self.add(doc, loc, f"{where}: văn bản chưa chuẩn hóa Unicode NFC")
-        return doc
-
-
 @dataclass
 class _Loader(ContentReader):
     content_dir: Path
@@ -520,7 +139,7 @@ class _Loader(ContentReader):
         for path, doc in docs.items():
             data = doc.data if doc is not None else None
             raw_id = data.get("id") if isinstance(data, dict) else None
-            if isinstance(raw_id, str) and _SLUG.fullmatch(raw_id):
+            if isinstance(raw_id, str) and SLUG.fullmatch(raw_id):
                 self.declared_topics.add(raw_id)
             else:
                 self.declared_topics.add(path.stem)
@@ -688,74 +307,8 @@ class _Loader(ContentReader):
     def accept_rating(self, doc: YamlDoc, rating: RatingRule) -> bool:
         defects = pledgebook.rating_defects(rating.points, rating.levels)
         for loc, message in defects:
-            self.add(doc, ("rating", *loc), f"{_where(('rating', *loc))}: {message}")
+            self.add(doc, ("rating", *loc), f"{loc_path(('rating', *loc))}: {message}")
         return not defects
-
-
-_DATE = re.compile(r"(?<![\w.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.:-])")
-
-
-def _bad_date(path: Path) -> tuple[int, str | None]:
-    """The line and text of the first date-looking value that is not a real day."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        for match in _DATE.finditer(line.split("#", 1)[0]):
-            try:
-                datetime.date(*map(int, match.groups()))
-            except ValueError:
-                return number, match.group()
-    return 1, None
-
-
-def _strings(data: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
-    """Every string in a parsed YAML document, with its path."""
-    if isinstance(data, str):
-        yield loc, data
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            yield from _strings(value, (*loc, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _strings(value, (*loc, index))
-
-
-def _where(loc: Loc) -> str:
-    """A path people can follow in the file: questions[3].options[1]."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
-    return out
-
-
-_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "missing": lambda c: "thiếu trường bắt buộc",
-    "extra_forbidden": lambda c: "trường không có trong định dạng (gõ nhầm tên?)",
-    "string_type": lambda c: "phải là chuỗi văn bản (nên đặt trong dấu ngoặc kép)",
-    "int_type": lambda c: "phải là số nguyên",
-    "bool_type": lambda c: "phải là true hoặc false",
-    "list_type": lambda c: "phải là danh sách",
-    "model_type": lambda c: "phải là một khối “khóa: giá trị”",
-    "model_attributes_type": lambda c: "phải là một khối “khóa: giá trị”",
-    "dict_type": lambda c: "phải là một khối “khóa: giá trị”",
-    "too_short": lambda c: f"có {c['actual_length']} mục, cần ít nhất {c['min_length']}",
-    "too_long": lambda c: f"có {c['actual_length']} mục, tối đa {c['max_length']}",
-    "greater_than_equal": lambda c: f"phải lớn hơn hoặc bằng {c['ge']}",
-    "less_than_equal": lambda c: f"phải nhỏ hơn hoặc bằng {c['le']}",
-    "literal_error": lambda c: (
-        "phải là một trong: " + c["expected"].replace("'", "").replace(" or ", " hoặc ")
-    ),
-}
-
-
-def _explain(err: ErrorDetails) -> str:
-    """One pydantic error in Vietnamese; our own validators already speak it."""
-    kind = err["type"]
-    if kind == "value_error":
-        return str(err["msg"]).removeprefix("Value error, ")
-    if kind.startswith("date"):
-        return f"ngày không hợp lệ “{err['input']}”: cần dạng YYYY-MM-DD, ví dụ 2024-03-31"
-    if kind in _MESSAGES:
-        return _MESSAGES[kind](dict(err.get("ctx") or {}))
-    return f"giá trị không hợp lệ ({err['msg']})"
 
 
 def _mismatch_hint(quote: str, seed: str) -> str:

@@ -11,7 +11,13 @@ from typing import Annotated
 
 import typer
 
-from bot.config import Settings, SettingsError, get_settings
+from bot.clibase import build as _build
+from bot.clibase import fail
+from bot.clibase import load_settings as _settings
+from bot.clibase import setup_logging as _setup_logging
+from bot.cliplan import plan_app
+from bot.cliroles import roles_app
+from bot.config import SettingsError
 
 app = typer.Typer(
     help="congdoan-bot: học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
@@ -21,53 +27,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Cơ sở dữ liệu", no_args_is_help=True)
 content_app = typer.Typer(help="Nội dung (content/)", no_args_is_help=True)
 units_app = typer.Typer(help="Cây đơn vị", no_args_is_help=True)
-roles_app = typer.Typer(help="Phân quyền", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
 app.add_typer(units_app, name="units")
 app.add_typer(roles_app, name="roles")
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"Lỗi: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        raise fail(f"cấu hình không hợp lệ: {exc}") from None
-
-
-def _setup_logging(settings: Settings, *, quiet: bool = False) -> None:
-    from bot.app import quiet_noisy_loggers
-
-    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    quiet_noisy_loggers()
-
-
-def _build(settings: Settings, **kw: object):  # type: ignore[no-untyped-def]
-    from sqlalchemy.exc import OperationalError
-
-    from bot.app import NotMigrated, build_app
-    from bot.db import NotWritable
-    from bot.yamlfile import ContentError
-
-    try:
-        return build_app(settings, **kw)  # type: ignore[arg-type]
-    except NotWritable:
-        raise fail(
-            "cơ sở dữ liệu chỉ đọc, bot không ghi được: kiểm tra quyền ghi của tệp và thư mục "
-            "(hoặc DATABASE_URL trỏ tới một bản sao chỉ đọc)"
-        ) from None
-    except NotMigrated:
-        raise fail("cơ sở dữ liệu chưa được cập nhật: chạy `congdoan db upgrade`") from None
-    except ContentError as exc:
-        raise fail(f"nội dung không hợp lệ, chạy `congdoan content check`:\n{exc}") from None
-    except OperationalError as exc:
-        raise fail(f"không kết nối được cơ sở dữ liệu ({type(exc.orig).__name__})") from None
+app.add_typer(plan_app, name="plan")
 
 
 @app.command()
@@ -81,7 +45,7 @@ def chat(
     ] = "",
 ) -> None:
     """Trò chuyện với bot ngay trong cửa sổ lệnh (không cần token); bạn là quản trị viên."""
-    from bot.app import load_demo_units
+    from bot.app import ensure_demo_plan, load_demo_units
     from bot.channels.console import PLATFORM, USER_ID, ConsoleChannel
 
     user_id = "".join(c for c in user if c.isalnum())[:32] or USER_ID
@@ -92,6 +56,7 @@ def chat(
     created = load_demo_units(built)
     if created:
         typer.echo(f"Đã nạp {created} đơn vị mẫu từ content/units_demo.csv.")
+    ensure_demo_plan(built)  # the demo tree's plan for this year, its pledge due ahead of today
     t = built.content.texts
     console = ConsoleChannel(built.engine, files_dir=Path("data/console"), user_id=user_id)
     banner = t("console.banner") if user_id == USER_ID else t("console.banner_member", user=user_id)
@@ -227,7 +192,8 @@ def content_check() -> None:
 
 @units_app.command("import")
 def units_import(file: Path) -> None:
-    """Nạp cây đơn vị từ CSV hoặc XLSX (cột code,name,parent_code); nạp lại sẽ cập nhật theo mã."""
+    """Nạp cây đơn vị từ CSV hoặc XLSX (cột code,name,parent_code; tùy chọn members,
+    party_members: số đoàn viên, đảng viên thực tế); nạp lại sẽ cập nhật theo mã."""
     from bot.db import make_engine, session_scope, upgrade
     from bot.services.units import UnitFileError, import_units, read_rows
 
@@ -251,46 +217,12 @@ def units_import(file: Path) -> None:
     typer.echo(
         f"Đã nạp: {result.created} mới, {result.updated} cập nhật, {result.unchanged} không đổi."
     )
-
-
-@roles_app.command("grant")
-def roles_grant(
-    platform: Annotated[str, typer.Option(help="telegram hoặc zalo")],
-    user: Annotated[str, typer.Option(help="Mã người dùng trên nền tảng")],
-    role: Annotated[str, typer.Option(help="officer hoặc admin")],
-    unit: Annotated[str, typer.Option(help="Mã đơn vị phụ trách (bắt buộc với officer)")] = "",
-) -> None:
-    """Cấp quyền cán bộ công đoàn (officer) hoặc quản trị viên (admin) cho người đã đăng ký."""
-    from bot.db import make_engine, session_scope, upgrade
-    from bot.models import Member, RoleName
-    from bot.services import units
-    from bot.services.members import identity_for
-    from bot.services.roles import RoleError, grant
-
-    settings = _settings()
-    if platform not in {"telegram", "zalo"}:
-        raise fail("--platform phải là telegram hoặc zalo")
-    if role not in {"officer", "admin"}:
-        raise fail("--role phải là officer hoặc admin")
-    engine = make_engine(settings.database_url)
-    if engine.dialect.name == "sqlite":
-        upgrade(engine)
-    with session_scope(engine) as session:
-        identity = identity_for(session, platform=platform, user_id=user.strip())
-        member = (
-            session.get(Member, identity.member_id) if identity and identity.member_id else None
+    roots = [values["code"] for _line, values in rows if not values["parent_code"]]
+    for code in roots[:5]:  # a fresh deployment: the next step is the year's plan
+        typer.echo(
+            f"Tiếp theo: tạo kế hoạch năm cho cây {code} trong chat bằng /kehoach, "
+            f"hoặc: congdoan plan new --root {code} --year NĂM"
         )
-        if member is None or member.deleted_at is not None:
-            raise fail(f"người dùng {platform}:{user} chưa đăng ký với bot (/start)")
-        scope = units.by_code(session, unit) if unit else None
-        if unit and scope is None:
-            raise fail(f"không có đơn vị mã {unit}")
-        try:
-            grant(session, member=member, role=RoleName(role), unit=scope, by="cli")
-        except RoleError as exc:
-            raise fail(str(exc)) from None
-    where = f", phụ trách {scope.name}" if scope else ""
-    typer.echo(f"Đã cấp quyền {role} cho {platform}:{user}{where}.")
 
 
 def main() -> None:

@@ -377,6 +377,9 @@ class Engine:
                     "engine.forbidden_admin" if cmd.role is RoleName.ADMIN else "engine.forbidden"
                 )
             return
+        if not cmd.permits(ctx.actor):
+            ctx.say(cmd.refusal)
+            return
         ctx.args = args
         cmd.handler(ctx)
 
@@ -392,10 +395,15 @@ class Engine:
     def _dispatch_step(self, ctx: Context) -> None:
         router = self.routers.get(ctx.state.flow or "")
         handler = router.steps.get(ctx.state.step or "") if router else None
-        if handler is None:
+        if router is None or handler is None:
             logger.warning("no handler for flow=%s step=%s", ctx.state.flow, ctx.state.step)
             ctx.finish()
             ctx.say("engine.unknown_input")
+            return
+        if not router.permits(ctx.actor):
+            logger.info("flow=%s refused: role gone actor=%s", router.name, ctx.actor.ref)
+            ctx.finish()
+            ctx.say("engine.role_gone")
             return
         handler(ctx)
 

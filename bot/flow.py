@@ -28,6 +28,11 @@ class Command:
     handler: Handler
     role: RoleName | None  # None: anyone, even unregistered
     group_ok: bool = False
+    allowed: Callable[[Actor], bool] | None = None  # a narrower rule than the role, if any
+    refusal: str = "engine.forbidden"  # the text key saying so
+
+    def permits(self, actor: Actor) -> bool:
+        return actor.has(self.role) and (self.allowed is None or self.allowed(actor))
 
 
 class Router:
@@ -42,13 +47,24 @@ class Router:
         self.steps: dict[str, Handler] = {}
 
     def command(
-        self, name: str, *, role: RoleName | None = RoleName.MEMBER, group_ok: bool = False
+        self,
+        name: str,
+        *,
+        role: RoleName | None = RoleName.MEMBER,
+        group_ok: bool = False,
+        allowed: Callable[[Actor], bool] | None = None,
+        refusal: str = "engine.forbidden",
     ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
-            self.commands[name] = Command(name, fn, role, group_ok)
+            self.commands[name] = Command(name, fn, role, group_ok, allowed, refusal)
             return fn
 
         return register
+
+    def permits(self, actor: Actor) -> bool:
+        """Whether the actor may still be in this flow: one of its commands is theirs (a role
+        taken back ends the flow at the next update, old buttons included)."""
+        return not self.commands or any(c.permits(actor) for c in self.commands.values())
 
     def step(self, name: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:

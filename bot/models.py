@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -66,6 +66,10 @@ class Unit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     path: str = Field(max_length=1000, index=True, description="/id/id/.../ from the root")
     depth: int = 0
+    # the real membership of the unit and everything below it (from the units file or typed by
+    # an officer in /thongke); None: not known, rates are then of those registered with the bot
+    members: int | None = None
+    party_members: int | None = None
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -399,3 +403,30 @@ class LinkCode(SQLModel, table=True):
     created_at: datetime = _ts()
     expires_at: datetime = _ts()
     used_at: datetime | None = _ts(nullable=True)
+
+
+class Plan(SQLModel, table=True):
+    """A unit tree's yearly plan (kế hoạch), made by its admins in /kehoach (or from the presets in
+    content/campaigns.yaml): the shape of `bot.campaign.Campaign`, plus when it starts, who made
+    it and a version for edits. `id` is the campaign id pledges and quiz attempts keep."""
+
+    __table_args__ = (Index("ix_plan_root_year", "root_unit", "year"),)
+
+    id: str = Field(max_length=64, primary_key=True)
+    root_unit: str | None = Field(default=None, max_length=50)  # a root's code; None: every tree
+    year: int
+    topic: str = Field(max_length=64)
+    quizzes: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    pledge: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reports: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    starts_on: date  # from this day (local) the plan is current for its tree
+    ended_at: datetime | None = _ts(nullable=True)  # ended by an admin: no longer current
+    created_by: str = Field(max_length=80)  # actor ref, "cli", "presets" or "demo"
+    updated_by: str = Field(max_length=80)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    version: int = 1

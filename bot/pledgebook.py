@@ -2,9 +2,8 @@
 rule that turns a year-end self-assessment into a proposed rating.
 
 Pure logic, no I/O. The pydantic models that read content/pledges.yaml and the campaign's
-`pledge:` block (Suggestion, RatingLevel, RatingRule, PledgeBook, PledgeRule) live in bot.catalog,
-next to the field types they share with topics and quizzes, and call into this module; this
-module never imports bot.catalog.
+`pledge:` block (Suggestion, RatingLevel, RatingRule, PledgeBook in bot.suggestions, PledgeRule in
+bot.campaign) call into this module; this module never imports them.
 """
 
 from __future__ import annotations

@@ -8,11 +8,14 @@ from bot.flow import Router
 def routers() -> list[Router]:
     from handlers import (
         admin,
+        assessment,
         audit,
         broadcast,
         groups,
         help,
         link,
+        planfields,
+        plans,
         pledge,
         profile,
         quiz,
@@ -23,11 +26,14 @@ def routers() -> list[Router]:
         study,
     )
 
+    assert planfields.router is plans.router  # the form's fields are steps of /kehoach
+
     return [
         start.router,
         study.router,
         quiz.router,
         pledge.router,
+        assessment.router,
         review.router,
         stats.router,
         report.router,
@@ -38,4 +44,5 @@ def routers() -> list[Router]:
         audit.router,
         help.router,
         admin.router,
+        plans.router,
     ]

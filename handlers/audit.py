@@ -24,7 +24,7 @@ _SHORT = 24  # longest free string shown from a row's detail (details hold ids, 
 # Detail keys written under two names; every key with a text `audit.detail.<key>` is shown with
 # it, any other only if its value is a number or a short word.
 _ALIASES = {"member_id": "member", "unit_id": "unit"}
-_SYSTEM_ACTORS = ("cli", "scheduler")
+_SYSTEM_ACTORS = ("cli", "scheduler", "presets", "demo")
 
 
 @router.command("nhatky", role=RoleName.ADMIN)

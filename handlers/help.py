@@ -17,7 +17,7 @@ def show(ctx: Context) -> None:
         lines.append(ctx.t("help.not_registered"))
     for name, cmd in ctx.commands.items():
         key = f"commands.{name}"
-        if actor.has(cmd.role) and key in ctx.t:
+        if cmd.permits(actor) and key in ctx.t:
             lines.append(ctx.t("help.line", command=name, description=ctx.t(key)))
     lines.append(ctx.t("help.line", command="huy", description=ctx.t("commands.huy")))
     lines.append("")

@@ -6,17 +6,20 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from bot.catalog import Campaign, PledgeRule
+from bot.campaign import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import AssessmentStatus, Member, Pledge, PledgeStatus, Unit
-from bot.pledgebook import RESULTS, sections_for
-from bot.services import campaigns, pledges
+from bot.pledgebook import sections_for
+from bot.services import pledges
 from bot.services.members import group_key
 from bot.services.pledges import Edit
-from bot.texts import Raw
 from bot.textutil import fold, has_emoji, one_line
 from bot.timefmt import fmt_date, fmt_datetime
+from handlers.assessment import assessment_lines, rating_label, status_line
+from handlers.assessment import start as start_assessment
+from handlers.planhints import no_plan
+from handlers.pledgeplans import Reach, find, member, pledge_of, reachable
 
 if TYPE_CHECKING:
     from bot.services.pledge_docx import PledgeSheet
@@ -27,49 +30,27 @@ HOME = "home"
 SECTION = "section"
 TIMELINE = "timeline"
 REVIEW = "review"
-ASSESS = "assess"
-ASSESS_NOTE = "assess_note"
-ASSESS_REVIEW = "assess_review"
 CONFIRM_REMOVE = "confirm_remove"
 
-MAX_NOTE_CHARS = 300
+__all__ = ["assessment_lines", "deadline_text", "rating_label", "render", "router", "sheet"]
 
 
 # --- who, which campaign, which pledge ---------------------------------------------------------
 
 
 def _member(ctx: Context) -> Member:
-    member = ctx.actor.member
-    assert member is not None and member.id is not None
-    return member
+    return member(ctx)
 
 
-def _campaign(ctx: Context) -> tuple[Campaign, PledgeRule] | None:
-    campaign = campaigns.for_member(
-        ctx.session, ctx.content.catalog, _member(ctx), now=ctx.now, tz=ctx.settings.tz
-    )
-    if campaign is None or campaign.pledge is None:
-        return None
-    return campaign, campaign.pledge
-
-
-def _pledge(ctx: Context, campaign: Campaign) -> Pledge:
-    member = _member(ctx)
-    assert member.id is not None
-    return pledges.get_or_create(
-        ctx.session, member_id=member.id, campaign_id=campaign.id, year=campaign.year
-    )
-
-
-def _load(ctx: Context) -> tuple[Campaign, PledgeRule, Pledge] | None:
-    """The campaign and pledge of a running flow; None (and the flow ends) if they are gone."""
-    found = _campaign(ctx)
-    if found is None or found[0].id != ctx.data.get("campaign"):
+def _load(ctx: Context, *, writing: bool = True) -> tuple[Campaign, PledgeRule, Pledge] | None:
+    """The plan and pledge of a running flow; None (and the flow ends) if they are gone, or if
+    the flow would write a pledge of a past year."""
+    found = find(ctx, ctx.data.get("campaign"))
+    if found is None or (writing and not found.current):
         ctx.finish()
-        ctx.say("pledge.no_campaign")
+        ctx.say("pledge.no_campaign_now")
         return None
-    campaign, rule = found
-    return campaign, rule, _pledge(ctx, campaign)
+    return found.campaign, found.rule, pledge_of(ctx, found.campaign)
 
 
 def deadline_text(ctx: Context, rule: PledgeRule) -> str:
@@ -89,12 +70,12 @@ def deadline_text(ctx: Context, rule: PledgeRule) -> str:
 @router.command("dangky")
 def begin(ctx: Context) -> None:
     """The pledge's status and what can be done with it now."""
-    found = _campaign(ctx)
-    if found is None:
-        ctx.say("pledge.no_campaign")
+    found = reachable(ctx)
+    if not found:
+        no_plan(ctx, "pledge.no_campaign")
         return
-    campaign, rule = found
-    _home(ctx, campaign, rule, _pledge(ctx, campaign))
+    first = found[0]
+    _home(ctx, first, pledge_of(ctx, first.campaign), others=found[1:])
 
 
 def status_text(ctx: Context, pledge: Pledge) -> str:
@@ -114,31 +95,42 @@ def status_text(ctx: Context, pledge: Pledge) -> str:
     return ctx.t("pledge.status_none")
 
 
-def _home(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) -> None:
-    lines = [
-        ctx.t("pledge.home_title", year=campaign.year),
-        status_text(ctx, pledge),
-        deadline_text(ctx, rule),
-    ]
-    if pledges.has_unsent_changes(pledge):
-        lines.append(ctx.t("pledge.unsent_changes"))
-    started = _started(ctx, pledge)
+def _home(ctx: Context, reach: Reach, pledge: Pledge, others: list[Reach] | None = None) -> None:
+    campaign, rule = reach.campaign, reach.rule
+    lines = [ctx.t("pledge.home_title", year=campaign.year), status_text(ctx, pledge)]
     options: list[Option] = []
-    editable = pledges.can_edit(pledge, rule, ctx.now, ctx.settings.tz)
-    if editable is Edit.OK:
-        label = "pledge.edit" if pledge.content else "pledge.write" if started else "pledge.start"
-        options.append(Option(ctx.t(label), "write"))
+    if reach.current:
+        lines.append(deadline_text(ctx, rule))
+        if pledges.has_unsent_changes(pledge):
+            lines.append(ctx.t("pledge.unsent_changes"))
+        editable = pledges.can_edit(pledge, rule, ctx.now, ctx.settings.tz)
+        if editable is Edit.OK:
+            started = _started(ctx, pledge)
+            key = "pledge.edit" if pledge.content else "pledge.write" if started else "pledge.start"
+            options.append(Option(ctx.t(key), "write"))
+        else:
+            lines.append(ctx.t(f"pledge.{editable.value}"))
     else:
-        lines.append(ctx.t(f"pledge.{editable.value}"))
+        closes = rule.assessment_closes
+        lines.append(
+            ctx.t("pledge.past_plan", year=campaign.year, last=fmt_date(closes))
+            if closes
+            else ctx.t("pledge.past_plan_open", year=campaign.year)
+        )
     if pledge.content is not None:
         options.append(Option(ctx.t("pledge.view"), "view"))
         options.append(Option(ctx.t("pledge.download"), "docx"))
-    assess = _assessment_line(ctx, rule, pledge)
+    assess = status_line(ctx, rule, pledge)
     if assess is not None:
         lines.append(assess)
         if pledge.assessment_status != AssessmentStatus.CONFIRMED:
             options.append(Option(ctx.t("pledge.assess"), "assess"))
-    if pledge.content is None and not started and editable is Edit.OK:
+    for other in others or []:
+        lines.append(ctx.t("pledge.other_plan", year=other.campaign.year))
+        label = ctx.t("pledge.open_other", year=other.campaign.year)
+        options.append(Option(label, f"plan:{other.campaign.id}"))
+    writable = bool(options) and options[0].data == "write"
+    if writable and pledge.content is None and not _started(ctx, pledge):
         lines += ["", ctx.t("pledge.intro")]
     if not options:
         ctx.finish()
@@ -152,37 +144,26 @@ def _started(ctx: Context, pledge: Pledge) -> bool:
     return any(pledges.items(pledge.draft, s) for s in sections_for(_member(ctx).group))
 
 
-def _assessment_line(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str | None:
-    """The self-assessment's state, when it is open (or already done)."""
-    status = pledge.assessment_status
-    if status == AssessmentStatus.CONFIRMED:
-        return ctx.t("pledge.assess_confirmed", rating=rating_label(ctx, pledge.rating))
-    if pledge.first_submitted_at is None:
-        return None
-    if not pledges.assessment_open(rule, ctx.now, ctx.settings.tz):
-        return None
-    if status == AssessmentStatus.SUBMITTED:
-        return ctx.t("pledge.assess_submitted", rating=rating_label(ctx, pledge.rating))
-    if status == AssessmentStatus.RETURNED:
-        return ctx.t("pledge.assess_returned", comment=pledge.assessment_comment or "")
-    return ctx.t("pledge.assess_open")
-
-
-def rating_label(ctx: Context, rating: str | None) -> str:
-    for level in ctx.content.catalog.pledges.rating.levels:
-        if level.id == rating:
-            return str(level.label)
-    return rating or "—"
-
-
 @router.step(HOME)
 def on_home(ctx: Context) -> None:
-    loaded = _load(ctx)
-    if loaded is None:
+    choice = ctx.choice or ""
+    if choice.startswith("plan:"):
+        other = find(ctx, choice[5:])
+        if other is None:
+            ctx.finish()
+            ctx.say("pledge.no_campaign_now")
+            return
+        _home(ctx, other, pledge_of(ctx, other.campaign))
         return
-    campaign, rule, pledge = loaded
-    choice = ctx.choice
-    if choice == "write" and pledges.can_edit(pledge, rule, ctx.now, ctx.settings.tz) is Edit.OK:
+    reach = find(ctx, ctx.data.get("campaign"))
+    if reach is None:
+        ctx.finish()
+        ctx.say("pledge.no_campaign_now")
+        return
+    campaign, rule = reach.campaign, reach.rule
+    pledge = pledge_of(ctx, campaign)
+    editable = pledges.can_edit(pledge, rule, ctx.now, ctx.settings.tz)
+    if choice == "write" and reach.current and editable is Edit.OK:
         if pledge.content is not None and not pledges.has_unsent_changes(pledge):
             pledges.save_draft(ctx.session, pledge, dict(pledge.content), ctx.now)
         group = _member(ctx).group
@@ -196,18 +177,17 @@ def on_home(ctx: Context) -> None:
         return
     if choice == "view" and pledge.content is not None:
         ctx.say_html(render(ctx, campaign.year, pledge.content, _member(ctx).group))
-        _home(ctx, campaign, rule, pledge)
+        _home(ctx, reach, pledge)
         return
     if choice == "docx" and pledge.content is not None:
         _send_docx(ctx, campaign, pledge)
         ctx.finish()
         return
-    if choice == "assess" and _assessment_line(ctx, rule, pledge) is not None:
-        status = pledge.assessment_status
-        _assess_next(ctx, campaign, pledge, restart=status == AssessmentStatus.RETURNED)
+    if choice == "assess" and status_line(ctx, rule, pledge) is not None:
+        start_assessment(ctx, campaign, pledge)
         return
     ctx.say("admin.need_choice")
-    _home(ctx, campaign, rule, pledge)
+    _home(ctx, reach, pledge)
 
 
 # --- the form: one section at a time -------------------------------------------------------------
@@ -637,140 +617,3 @@ def _send_docx(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
         f"ban-dang-ky-{campaign.year}-{pledge.id}.docx",
         ctx.t("pledge.docx_caption", year=campaign.year),
     )
-
-
-# --- year-end self-assessment -------------------------------------------------------------------
-
-
-def _assess_next(ctx: Context, campaign: Campaign, pledge: Pledge, *, restart: bool) -> None:
-    """Ask about the next commitment not yet assessed, or show the summary."""
-    items = pledges.commitments(pledge.content)
-    rows = [] if restart else list(pledge.assessment or [])
-    if restart:
-        pledges.save_assessment(ctx.session, pledge, [], ctx.now)
-    if not items:
-        ctx.finish()
-        ctx.say("pledge.assess_nothing")
-        return
-    if len(rows) >= len(items):
-        _assess_summary(ctx, campaign, pledge)
-        return
-    n = len(rows)
-    options = [Option(ctx.t(f"pledge.results_button.{r}"), f"r:{r}") for r in RESULTS]
-    ctx.begin(router.name, ASSESS, {"campaign": campaign.id, "n": n})
-    ctx.ask(ctx.t("pledge.assess_item", n=n + 1, total=len(items), text=items[n]), options)
-
-
-@router.step(ASSESS)
-def on_assess(ctx: Context) -> None:
-    loaded = _load(ctx)
-    if loaded is None:
-        return
-    campaign, _rule, pledge = loaded
-    items = pledges.commitments(pledge.content)
-    rows = list(pledge.assessment or [])
-    n = int(ctx.data.get("n", -1))
-    result = (ctx.choice or "").removeprefix("r:")
-    if n != len(rows) or n >= len(items):
-        _assess_next(ctx, campaign, pledge, restart=False)
-        return
-    if result not in RESULTS:
-        ctx.say("admin.need_choice")
-        _assess_next(ctx, campaign, pledge, restart=False)
-        return
-    ctx.begin(router.name, ASSESS_NOTE, {"campaign": campaign.id, "n": n, "result": result})
-    ctx.ask(ctx.t("pledge.ask_note"), [Option(ctx.t("pledge.skip_note"), "skip")])
-
-
-@router.step(ASSESS_NOTE)
-def on_assess_note(ctx: Context) -> None:
-    loaded = _load(ctx)
-    if loaded is None:
-        return
-    campaign, _rule, pledge = loaded
-    items = pledges.commitments(pledge.content)
-    rows = list(pledge.assessment or [])
-    n = int(ctx.data.get("n", -1))
-    if n != len(rows) or n >= len(items):
-        _assess_next(ctx, campaign, pledge, restart=False)
-        return
-    note = ""
-    if ctx.choice != "skip":
-        note = one_line(ctx.text)
-        if not note or len(note) > MAX_NOTE_CHARS:
-            key = "pledge.note_empty" if not note else "pledge.own_too_long"
-            ctx.say(key, length=len(note), limit=MAX_NOTE_CHARS)
-            ctx.ask(ctx.t("pledge.ask_note"), [Option(ctx.t("pledge.skip_note"), "skip")])
-            return
-    rows.append({"text": items[n], "result": ctx.data.get("result"), "note": note})
-    pledges.save_assessment(ctx.session, pledge, rows, ctx.now)
-    _assess_next(ctx, campaign, pledge, restart=False)
-
-
-def assessment_lines(ctx: Context, rows: list[dict[str, Any]]) -> list[str]:
-    """Each commitment with its result and note, as the member and the officer read them."""
-    return [
-        ctx.t(
-            "pledge.assess_line",
-            n=k,
-            text=row.get("text", ""),
-            result=ctx.t(f"pledge.results.{row.get('result')}"),
-            note=Raw(ctx.t("pledge.assess_note_part", note=row["note"]) if row.get("note") else ""),
-        )
-        for k, row in enumerate(rows, 1)
-    ]
-
-
-def _assess_summary(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
-    rows = pledge.assessment or []
-    rating = ctx.content.catalog.pledges.rating
-    results = [str(r.get("result")) for r in rows]
-    level = rating.rate(results)
-    lines = [ctx.t("pledge.assess_summary_title", year=campaign.year)]
-    lines += assessment_lines(ctx, rows)
-    lines += [
-        "",
-        ctx.t("pledge.assess_rating", percent=rating.percent(results), rating=level.label),
-    ]
-    ctx.say_html("\n".join(lines))
-    ctx.begin(router.name, ASSESS_REVIEW, {"campaign": campaign.id, "rating": level.id})
-    ctx.ask(
-        ctx.t("pledge.assess_review_ask"),
-        [
-            Option(ctx.t("pledge.assess_send"), "send"),
-            Option(ctx.t("pledge.assess_redo"), "redo"),
-            Option(ctx.t("pledge.save_later"), "later"),
-        ],
-    )
-
-
-@router.step(ASSESS_REVIEW)
-def on_assess_review(ctx: Context) -> None:
-    loaded = _load(ctx)
-    if loaded is None:
-        return
-    campaign, rule, pledge = loaded
-    rows = pledge.assessment or []
-    complete = len(rows) >= len(pledges.commitments(pledge.content)) > 0
-    if ctx.choice == "redo":
-        _assess_next(ctx, campaign, pledge, restart=True)
-        return
-    if ctx.choice == "later":
-        ctx.finish()
-        ctx.say("pledge.assess_saved")
-        return
-    if ctx.choice == "send" and complete:
-        if not pledges.assessment_open(rule, ctx.now, ctx.settings.tz):
-            ctx.finish()
-            ctx.say("pledge.assess_closed")
-            return
-        level = ctx.content.catalog.pledges.rating.rate([str(r.get("result")) for r in rows])
-        pledges.submit_assessment(ctx.session, pledge, level.id, ctx.now)
-        ctx.finish()
-        ctx.say("pledge.assess_sent", rating=level.label)
-        return
-    if not complete:
-        _assess_next(ctx, campaign, pledge, restart=False)
-        return
-    ctx.say("admin.need_choice")
-    _assess_summary(ctx, campaign, pledge)

@@ -12,14 +12,14 @@ from bot.flow import Context, Router
 from bot.messages import Option, to_plain
 from bot.models import Member, Pledge, StudyProgress, Unit
 from bot.pledgebook import sections_for
-from bot.services import audit, campaigns, linking, pledges, privacy, quizzes, study, units
+from bot.services import audit, linking, plans, pledges, privacy, quizzes, study, units
 from bot.services.members import group_key, initials
 from bot.services.privacy import Export, Part
 from bot.texts import Raw
 from bot.timefmt import fmt_date, fmt_datetime, fmt_duration
+from handlers.assessment import rating_label
 from handlers.audit import describe
 from handlers.link import platform_name
-from handlers.pledge import rating_label
 from handlers.pledge import status_text as pledge_status
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def show(ctx: Context) -> None:
     if not progress:
         lines.append(ctx.t("profile.studied_none"))
     lines += ["", ctx.t("profile.quiz_header")]
-    campaign = campaigns.for_member(ctx.session, catalog, member, now=ctx.now, tz=ctx.settings.tz)
+    campaign = plans.for_member(ctx.session, member, now=ctx.now, tz=ctx.settings.tz)
     results = []
     for rule in campaign.quizzes if campaign else []:
         best = quizzes.best(

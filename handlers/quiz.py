@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from bot.catalog import Campaign, QuizRule
+from bot.campaign import Campaign, QuizRule
 from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import Member, QuizAttempt, Unit
-from bot.services import campaigns, quizzes
+from bot.services import plans, quizzes
 from bot.services.members import initials
 from bot.texts import Raw
 from bot.timefmt import fmt_date, fmt_duration
+from handlers.planhints import no_plan
 
 router = Router("quiz")
 
@@ -28,9 +29,7 @@ def _member(ctx: Context) -> Member:
 
 
 def _campaign(ctx: Context) -> Campaign | None:
-    return campaigns.for_member(
-        ctx.session, ctx.content.catalog, _member(ctx), now=ctx.now, tz=ctx.settings.tz
-    )
+    return plans.for_member(ctx.session, _member(ctx), now=ctx.now, tz=ctx.settings.tz)
 
 
 def _rule(campaign: Campaign, topic_id: str) -> QuizRule | None:
@@ -46,8 +45,11 @@ def _title(ctx: Context, topic_id: str) -> str:
 def begin(ctx: Context) -> None:
     """Resume a running quiz, or offer the campaign's quizzes and the leaderboard."""
     campaign = _campaign(ctx)
-    if campaign is None or not campaign.quizzes:
-        ctx.say("quiz.no_campaign")
+    if campaign is None:
+        no_plan(ctx, "quiz.no_campaign")
+        return
+    if not campaign.quizzes:
+        ctx.say("quiz.no_quizzes", year=campaign.year)
         return
     member = _member(ctx)
     assert member.id is not None
@@ -89,9 +91,9 @@ def _menu(ctx: Context, campaign: Campaign) -> None:
 def on_menu(ctx: Context) -> None:
     """A quiz's rules, or the leaderboard."""
     campaign = _campaign(ctx)
-    if campaign is None:
+    if campaign is None or campaign.id != ctx.data.get("campaign"):
         ctx.finish()
-        ctx.say("quiz.no_campaign")
+        no_plan(ctx, "quiz.no_campaign")
         return
     choice = ctx.choice or ""
     if choice == "board":
@@ -169,6 +171,10 @@ def on_rules(ctx: Context) -> None:
     if rule.attempts is not None and _used(ctx, campaign, rule) >= rule.attempts:
         _rules(ctx, campaign, rule)  # says the attempts are used up
         return
+    if not ctx.content.catalog.banks.get(rule.topic):  # the bank left content/ since
+        ctx.finish()
+        ctx.say("quiz.no_quizzes", year=campaign.year)
+        return
     attempt = quizzes.start(
         ctx.session,
         member_id=_member(ctx).id,  # type: ignore[arg-type]
@@ -232,7 +238,12 @@ def on_answer(ctx: Context) -> None:
     """Score the answer, explain it, then the next question or the result."""
     attempt = ctx.session.get(QuizAttempt, ctx.data.get("attempt"))
     campaign = _campaign(ctx)
-    if attempt is None or campaign is None or attempt.finished_at is not None:
+    if (
+        attempt is None
+        or campaign is None
+        or attempt.finished_at is not None
+        or attempt.campaign_id != campaign.id  # the year turned: the new plan's quizzes
+    ):
         begin(ctx)
         return
     if quizzes.close_if_expired(ctx.session, attempt, ctx.now):

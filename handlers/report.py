@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.catalog import Campaign
+from bot.campaign import Campaign
 from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import RoleName, Unit
-from bot.services import audit, campaigns
+from bot.services import audit, plans
 from handlers import unitpick
+from handlers.planhints import no_plan
 from handlers.stats import View
 from handlers.stats import _views as views  # the scopes /thongke offers: the same here
 
@@ -32,7 +33,7 @@ def begin(ctx: Context) -> None:
     """Export at once when there is one scope; otherwise ask which."""
     found = views(ctx)
     if not found:
-        ctx.say("report.no_campaign")
+        no_plan(ctx, "report.no_campaign")
         return
     if len(found) == 1 and not ctx.actor.is_admin:
         _export(ctx, found[0].top, found[0].campaign)
@@ -81,8 +82,9 @@ def on_pick(ctx: Context) -> None:
 
 def _export_unit(ctx: Context, unit: Unit) -> None:
     assert unit.id is not None
-    year = ctx.now.astimezone(ctx.settings.tz).year
-    campaign = ctx.content.catalog.campaign_for(campaigns.root_code(ctx.session, unit.id), year)
+    code = plans.root_code(ctx.session, unit.id)
+    found = plans.for_figures(ctx.session, code, now=ctx.now, tz=ctx.settings.tz)
+    campaign = found[0] if found is not None else None
     if campaign is None:
         ctx.finish()
         ctx.say("report.no_campaign_unit", unit=unit.name)

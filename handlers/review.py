@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.catalog import Campaign, PledgeRule
+from bot.campaign import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import (
@@ -21,7 +21,7 @@ from bot.models import (
     RoleName,
     Unit,
 )
-from bot.services import audit, campaigns, pledges, units
+from bot.services import audit, plans, pledges, units
 from bot.services.members import group_key
 from bot.textutil import one_line
 from bot.timefmt import fmt_datetime
@@ -43,22 +43,38 @@ class Scope:
     unit: Unit
     campaign: Campaign
     rule: PledgeRule
+    current: bool = True  # False: last year's plan, shown for its figures (no plan this year yet)
 
 
-def scopes(ctx: Context) -> list[Scope]:
-    """The caller's subtrees with their campaigns: an officer's units, or every root for an admin.
-    A unit inside another of the caller's units is dropped, so nobody is counted twice."""
+def scopes(ctx: Context, *, figures: bool = False) -> list[Scope]:
+    """The caller's subtrees with their current plans: an officer's units, or every root for an
+    admin. A unit inside another of the caller's units is dropped, so nobody is counted twice.
+    `figures`: a tree without a current plan shows its latest one (last year's figures)."""
     roots = units.children(ctx.session, None) if ctx.actor.is_admin else ctx.actor.officer_units
     roots = [u for u in roots if not any(o is not u and u.path.startswith(o.path) for o in roots)]
-    year = ctx.now.astimezone(ctx.settings.tz).year
+    tz = ctx.settings.tz
     out = []
     for unit in sorted(roots, key=lambda u: u.path):
         assert unit.id is not None
-        code = campaigns.root_code(ctx.session, unit.id)
-        campaign = ctx.content.catalog.campaign_for(code, year)
-        if campaign is not None and campaign.pledge is not None:
-            out.append(Scope(unit, campaign, campaign.pledge))
+        code = plans.root_code(ctx.session, unit.id)
+        if figures:
+            found = plans.for_figures(ctx.session, code, now=ctx.now, tz=tz)
+        else:
+            campaign = plans.current(ctx.session, code, now=ctx.now, tz=tz)
+            found = (campaign, True) if campaign is not None else None
+        if found is not None and found[0].pledge is not None:
+            out.append(Scope(unit, found[0], found[0].pledge, found[1]))
     return out
+
+
+def _review_campaigns(ctx: Context, found: list[Scope]) -> list[str]:
+    """The plans whose pledges and self-assessments wait in /duyet: the current ones and last
+    year's (self-assessments sent in December are confirmed in January)."""
+    ids = {s.campaign.id for s in found}
+    for scope in found:
+        code = plans.root_code(ctx.session, scope.unit.id or 0)
+        ids |= {c.id for c in plans.recent(ctx.session, code, now=ctx.now, tz=ctx.settings.tz)}
+    return sorted(ids)
 
 
 def _may_review(ctx: Context, pledge: Pledge) -> Member | None:
@@ -78,7 +94,7 @@ def _may_review(ctx: Context, pledge: Pledge) -> Member | None:
 @router.command("duyet", role=RoleName.OFFICER)
 def begin(ctx: Context) -> None:
     """How many wait, then the first one."""
-    found = scopes(ctx)
+    found = scopes(ctx, figures=True)
     if not found:
         ctx.say("review.no_campaign")
         return
@@ -94,7 +110,7 @@ def _queue(ctx: Context, found: list[Scope], skipped: list[str]) -> pledges.Revi
     me = ctx.actor.member.id if ctx.actor.member is not None else None
     return pledges.to_review(
         ctx.session,
-        campaign_ids=sorted({s.campaign.id for s in found}),
+        campaign_ids=_review_campaigns(ctx, found),
         paths=None if ctx.actor.is_admin else [s.unit.path for s in found],
         exclude_member=me,
         skipped=skipped,
@@ -102,7 +118,7 @@ def _queue(ctx: Context, found: list[Scope], skipped: list[str]) -> pledges.Revi
 
 
 def _show_next(ctx: Context, skipped: list[str]) -> None:
-    for pledge, kind in _queue(ctx, scopes(ctx), skipped).next:
+    for pledge, kind in _queue(ctx, scopes(ctx, figures=True), skipped).next:
         member = _may_review(ctx, pledge)
         if member is None:
             continue

@@ -15,6 +15,7 @@ from bot.services.members import (
 )
 from bot.typedchoice import words
 from handlers import link, unitpick
+from handlers.planhints import missing as missing_plans
 from handlers.profile import card
 
 router = Router("register")
@@ -36,6 +37,7 @@ def start(ctx: Context) -> None:
         return
     linked = units.by_code(ctx.session, code) if code else None
     if ctx.actor.member is not None:
+        _guide_plan_makers(ctx)
         _menu(ctx, intro="register.already", move_to=linked)
         return
     left = ctx.take_resume(router.name)
@@ -222,6 +224,15 @@ def on_consent(ctx: Context) -> None:
     ctx.finish()
     ctx.say("register.done")
     ctx.say_html(card(ctx, member))
+    _guide_plan_makers(ctx)
+
+
+def _guide_plan_makers(ctx: Context) -> None:
+    """An admin (or an officer of a whole tree) whose tree lacks this year's plan is told how to
+    make it: on a fresh deployment, the first thing to do."""
+    lines = missing_plans(ctx)
+    if lines:
+        ctx.say_html("\n".join([*lines, ctx.t("plans.start_prompt_how")]))
 
 
 # -- corrections ----------------------------------------------------------------------------

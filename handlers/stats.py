@@ -17,15 +17,28 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.catalog import Campaign, PledgeRule
+from bot.campaign import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option, to_plain
 from bot.models import RoleName, Unit
+from bot.numfmt import parse_count
 from bot.services import pledges, stats, units
-from bot.services.stats import StatsTree, UnitFigures
+from bot.services.stats import StatsTree
+from bot.textutil import fold
 from bot.timefmt import fmt_date, fmt_datetime
+from handlers.planhints import no_plan
 from handlers.pledge import deadline_text
 from handlers.review import scopes
+from handlers.statstext import (
+    child_block,
+    cut,
+    num,
+    pct,
+    rank_units,
+    total_block,
+    unit_name,
+    values,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +46,15 @@ router = Router("stats", keep_place=False)
 
 PICK = "pick"
 VIEW = "view"
+REAL = "real"
 
 PAGE = 8  # child units per message: keeps it well under Telegram's 4,096 characters
 NAME_CHARS = 60  # unit names in the text are cut to this
 LABEL_CHARS = 32  # unit names on buttons
 TRAIL_CHARS = 30  # each name in the "you are here" line
-BAR_CELLS = 10
 SNAPSHOT_SECONDS = 120  # how long the buttons reuse the figures of the last /thongke
 SNAPSHOTS_KEPT = 16
+MAX_REAL = 5_000_000  # members of one unit: more is a typing mistake
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class View:
     campaign: Campaign
     rule: PledgeRule
     top: Unit | None
+    current: bool = True  # False: last year's plan (this year's is not made yet)
 
     @property
     def key(self) -> str:
@@ -63,11 +78,11 @@ class View:
 def _views(ctx: Context) -> list[View]:
     """The caller's views: an officer's units, or for an admin every tree (one view of all units
     when every root shares the same campaign)."""
-    found = scopes(ctx)
+    found = scopes(ctx, figures=True)
     shared = len(found) > 1 and len({s.campaign.id for s in found}) == 1
     if ctx.actor.is_admin and shared and len(found) == len(units.children(ctx.session, None)):
-        return [View(found[0].campaign, found[0].rule, None)]
-    return [View(s.campaign, s.rule, s.unit) for s in found]
+        return [View(found[0].campaign, found[0].rule, None, found[0].current)]
+    return [View(s.campaign, s.rule, s.unit, s.current) for s in found]
 
 
 def _find(ctx: Context, key: object) -> View | None:
@@ -107,90 +122,6 @@ def _figures(ctx: Context, view: View, *, fresh: bool) -> tuple[str, _Snapshot]:
     return token, snapshot
 
 
-# --- formatting ---------------------------------------------------------------------------------
-
-
-def _n(value: int) -> str:
-    """1234567 -> '1.234.567'."""
-    return f"{value:,}".replace(",", ".")
-
-
-def _pct(value: float | None) -> str:
-    """66.66 -> '66,7%', 50.0 -> '50%', None -> '—'."""
-    if value is None:
-        return "—"
-    text = f"{value:.1f}".replace(".", ",")
-    return (text[:-2] if text.endswith(",0") else text) + "%"
-
-
-def _bar(value: float | None) -> str:
-    cells = max(0, min(BAR_CELLS, round((value or 0) * BAR_CELLS / 100)))
-    return "█" * cells + "░" * (BAR_CELLS - cells)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _name(ctx: Context, figures: UnitFigures) -> str:
-    return figures.name if figures.unit_id is not None else ctx.t("stats.all_units")
-
-
-def _values(f: UnitFigures) -> dict[str, str]:
-    """Every figure of a unit, formatted: each text takes the ones it names."""
-    return {
-        "members": _n(f.members),
-        "party": _n(f.party_members),
-        "submitted": _n(f.submitted),
-        "pct": _pct(f.completion_pct),
-        "bar": _bar(f.completion_pct),
-        "on_time": _n(f.on_time),
-        "late": _n(f.late),
-        "missing": _n(f.not_submitted),
-        "approved": _n(f.approved),
-        "waiting": _n(f.waiting),
-        "returned": _n(f.returned),
-        "takers": _n(f.quiz_takers),
-        "passed": _n(f.quiz_passed),
-        "rate": _pct(f.pass_rate_pct),
-        "avg": _pct(f.avg_score_pct),
-        "studied": _n(f.studied),
-    }
-
-
-def _total_block(ctx: Context, f: UnitFigures, unit_count: int) -> list[str]:
-    v = _values(f)
-    head = (
-        ctx.t("stats.total_head", units=_n(unit_count))
-        if unit_count
-        else ctx.t("stats.total_head_leaf")
-    )
-    return [
-        head,
-        *(
-            ctx.t(f"stats.{key}", **v)
-            for key in ("members", "submitted", "bar", "timing", "review")
-        ),
-        ctx.t("stats.quiz" if f.quiz_takers else "stats.quiz_none", **v),
-        ctx.t("stats.studied", **v),
-    ]
-
-
-def _child_block(ctx: Context, head: str, f: UnitFigures) -> str:
-    v = _values(f)
-    lines = [head, *(ctx.t(f"stats.child_{key}", **v) for key in ("submitted", "timing", "review"))]
-    lines.append(ctx.t("stats.child_quiz" if f.quiz_takers else "stats.child_quiz_none", **v))
-    return "\n".join(lines)
-
-
-def _ranked(children: list[UnitFigures]) -> list[UnitFigures]:
-    """Child units with members, the lowest completion first (they need attention)."""
-    return sorted(
-        (c for c in children if c.members),
-        key=lambda c: (c.completion_pct or 0.0, c.name.casefold(), c.code),
-    )
-
-
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -205,14 +136,20 @@ def _parent(view: View, unit: Unit | None) -> tuple[bool, int | None]:
 
 def _header(ctx: Context, view: View, snapshot: _Snapshot, unit: Unit | None, name: str) -> str:
     """Title, where the unit sits (below the view's top), the deadline, the time of the figures."""
-    lines = [ctx.t("stats.head", year=view.campaign.year, unit=_cut(name, NAME_CHARS * 2))]
+    lines = [ctx.t("stats.head", year=view.campaign.year, unit=cut(name, NAME_CHARS * 2))]
     if unit is not None:
         chain = units.ancestors(ctx.session, unit)
-        trail = [_cut(a.name, TRAIL_CHARS) for a in chain if view.covers(a) and a.id != unit.id]
+        trail = [cut(a.name, TRAIL_CHARS) for a in chain if view.covers(a) and a.id != unit.id]
         if view.top is None:
             trail.insert(0, ctx.t("stats.all_units"))
         lines.append(ctx.t("stats.trail", trail=" › ".join(trail)))
-    lines.append(deadline_text(ctx, view.rule))
+    if view.current:
+        lines.append(deadline_text(ctx, view.rule))
+    else:  # last year's figures: no deadline to count down, and no plan for this year yet
+        year = ctx.now.astimezone(ctx.settings.tz).year
+        lines.append(ctx.t("stats.past_plan", year=year, plan_year=view.campaign.year))
+        if ctx.actor.makes_plans:
+            lines.append(ctx.t("plans.make_hint", year=year))
     lines.append(ctx.t("stats.as_of", at=fmt_datetime(snapshot.at, ctx.settings.tz)))
     return "\n".join(lines)
 
@@ -225,9 +162,9 @@ def _render(
     at = unit.id if unit is not None else None
     here = tree.unit(at) if at is not None else tree.total
     assert here is not None
-    name = _name(ctx, here)
+    name = unit_name(ctx, here)
     children = tree.children(at)
-    ranked = _ranked(children)
+    ranked = rank_units(children)
     pages = max(1, math.ceil(len(ranked) / PAGE))
     page = max(0, min(page, pages - 1))
     first = page * PAGE
@@ -235,27 +172,29 @@ def _render(
 
     blocks = [_header(ctx, view, snapshot, unit, name)]
     if not here.members:
-        blocks.append(ctx.t("stats.no_members", unit=_cut(name, NAME_CHARS)))
+        blocks.append(ctx.t("stats.no_members", unit=cut(name, NAME_CHARS)))
+        if here.real_members is not None:
+            blocks.append(ctx.t("stats.members_real", **values(here)))
     else:
-        blocks.append("\n".join(_total_block(ctx, here, len(children))))
+        blocks.append("\n".join(total_block(ctx, here, len(children))))
     if ranked:
         head = "stats.children_page" if pages > 1 else "stats.children_head"
         blocks.append(ctx.t(head, page=page + 1, pages=pages))
         own = tree.own(at)
         if page == 0 and own is not None and own.members:
-            title = ctx.t("stats.own_name", unit=_cut(name, NAME_CHARS))
-            blocks.append(_child_block(ctx, title, own))
+            title = ctx.t("stats.own_name", unit=cut(name, NAME_CHARS))
+            blocks.append(child_block(ctx, title, own))
         for n, child in shown:
-            title = ctx.t("stats.child_name", n=n, unit=_cut(child.name, NAME_CHARS))
-            blocks.append(_child_block(ctx, title, child))
+            title = ctx.t("stats.child_name", n=n, unit=cut(child.name, NAME_CHARS))
+            blocks.append(child_block(ctx, title, child))
         if len(ranked) > first + PAGE:
-            blocks.append(ctx.t("stats.more", count=_n(len(ranked) - first - PAGE)))
+            blocks.append(ctx.t("stats.more", count=num(len(ranked) - first - PAGE)))
     if here.members and len(children) > len(ranked):
-        blocks.append(ctx.t("stats.empty_units", count=_n(len(children) - len(ranked))))
+        blocks.append(ctx.t("stats.empty_units", count=num(len(children) - len(ranked))))
 
     options = [
         Option(
-            to_plain(ctx.t("stats.open", n=n, unit=_cut(child.name, LABEL_CHARS))),
+            to_plain(ctx.t("stats.open", n=n, unit=cut(child.name, LABEL_CHARS))),
             f"open:{child.unit_id}",
         )
         for n, child in shown
@@ -267,10 +206,13 @@ def _render(
     can_go_up, parent_id = _parent(view, unit)
     parent = tree.unit(parent_id) if parent_id is not None else tree.total
     if can_go_up and parent is not None:
-        up = _cut(_name(ctx, parent), LABEL_CHARS)
+        up = cut(unit_name(ctx, parent), LABEL_CHARS)
         options.append(Option(to_plain(ctx.t("stats.up", unit=up)), "up"))
     if ranked:
         options.append(Option(ctx.t("stats.chart"), "chart"))
+    shown_unit = unit or view.top
+    if shown_unit is not None and ctx.actor.can_manage(shown_unit):
+        options.append(Option(ctx.t("stats.real_button"), "real"))
     return "\n\n".join(blocks), options, page
 
 
@@ -323,23 +265,23 @@ def _chart(ctx: Context, view: View) -> None:
     if here is None:
         ctx.say("stats.gone")
         return
-    ranked = _ranked(tree.children(unit.id if unit else None))
+    ranked = rank_units(tree.children(unit.id if unit else None))
     if not ranked:
         ctx.say("stats.chart_none")
         return
     tz = ctx.settings.tz
-    name = _name(ctx, here)
+    name = unit_name(ctx, here)
     dates = {"deadline": fmt_date(pledges.last_day(view.rule)), "today": fmt_date(ctx.now, tz)}
     bars = [
         charts.Bar(
             child.name,
-            child.completion_pct or 0.0,
+            child.rate_pct or 0.0,
             to_plain(
                 ctx.t(
                     "stats.chart_bar",
-                    pct=_pct(child.completion_pct),
-                    submitted=_n(child.submitted),
-                    members=_n(child.members),
+                    pct=pct(child.rate_pct),
+                    submitted=num(child.submitted),
+                    members=num(child.real_members if child.real_members else child.members),
                 )
             ),
         )
@@ -348,20 +290,20 @@ def _chart(ctx: Context, view: View) -> None:
     rest = ranked[charts.MAX_BARS :]
     note = ""
     if rest:
-        note = ctx.t("stats.chart_rest", count=_n(len(rest)), pct=_pct(rest[0].completion_pct))
+        note = ctx.t("stats.chart_rest", count=num(len(rest)), pct=pct(rest[0].rate_pct))
     png = charts.completion_chart(
         title=to_plain(ctx.t("stats.chart_title", unit=name)),
         subtitle=to_plain(ctx.t("stats.chart_dates", **dates)),
         bars=bars,
         axis_label=to_plain(ctx.t("stats.chart_axis")),
         reference=(
-            here.completion_pct or 0.0,
-            to_plain(ctx.t("stats.chart_overall", pct=_pct(here.completion_pct))),
+            here.rate_pct or 0.0,
+            to_plain(ctx.t("stats.chart_overall", pct=pct(here.rate_pct))),
         ),
         note=to_plain(note),
     )
     code = here.code.lower() or "tat-ca"
-    caption = ctx.t("stats.chart_caption", unit=_cut(name, NAME_CHARS), **dates)
+    caption = ctx.t("stats.chart_caption", unit=cut(name, NAME_CHARS), **dates)
     ctx.photo(png, f"thong-ke-{code}.png", caption)
     _, options, page = _render(ctx, view, snapshot, unit, int(ctx.data.get("page") or 0))
     ctx.data.update(snap=token, page=page)
@@ -376,13 +318,13 @@ def begin(ctx: Context) -> None:
     """Totals, then each child unit; `/thongke MÃ_ĐƠN_VỊ` opens that unit directly."""
     views = _views(ctx)
     if not views:
-        ctx.say("stats.no_campaign")
+        no_plan(ctx, "stats.no_campaign")
         return
     code = ctx.args.strip()
     if code:
         unit = units.by_code(ctx.session, code)
         if unit is None:
-            ctx.say("stats.unknown_unit", code=_cut(code, 50))
+            ctx.say("stats.unknown_unit", code=cut(code, 50))
             return
         view = next((v for v in views if v.covers(unit)), None)
         if view is None:
@@ -397,7 +339,7 @@ def begin(ctx: Context) -> None:
     ctx.begin(router.name, PICK, {})
     options = [
         Option(
-            _cut(v.top.name if v.top else ctx.t("stats.all_units"), LABEL_CHARS * 2),
+            cut(v.top.name if v.top else ctx.t("stats.all_units"), LABEL_CHARS * 2),
             f"view:{v.key}",
         )
         for v in views[:20]
@@ -439,5 +381,76 @@ def on_view(ctx: Context) -> None:
         _show(ctx, view, parent_id)
     elif kind == "chart":
         _chart(ctx, view)
+    elif kind == "real":
+        _ask_real(ctx, view)
     else:
         ctx.say("stats.use_buttons")
+
+
+# --- the real membership, typed by the unit's officer ---------------------------------------------
+
+
+def _real_unit(ctx: Context, view: View) -> Unit | None:
+    """The unit shown, if the caller looks after it (checked again at every step)."""
+    ok, unit = _resolve(ctx, view, ctx.data.get("at"))
+    shown = unit or view.top if ok else None
+    return shown if shown is not None and ctx.actor.can_manage(shown) else None
+
+
+def _ask_real(ctx: Context, view: View) -> None:
+    unit = _real_unit(ctx, view)
+    if unit is None:
+        _refuse(ctx)
+        return
+    now = ctx.t("stats.real_unknown")
+    if unit.members is not None:
+        party = num(unit.party_members) if unit.party_members is not None else "—"
+        now = ctx.t("stats.real_now", real=num(unit.members), party=party)
+    ctx.goto(REAL)
+    ctx.say("stats.real_ask", unit=unit.name, now=now)
+
+
+def _typed_counts(text: str) -> tuple[int, int | None] | str:
+    """'400' or '400 35' (members, party members), or the text key of the mistake."""
+    parts = text.split()
+    if not parts or len(parts) > 2:
+        return "stats.real_format"
+    counts = [parse_count(p) for p in parts]
+    if any(c is None for c in counts):
+        return "stats.real_format"
+    members, party = counts[0], counts[1] if len(counts) == 2 else None
+    assert members is not None
+    if members > MAX_REAL:
+        return "stats.real_too_big"
+    if party is not None and party > members:
+        return "stats.real_party_more"
+    return members, party
+
+
+@router.step(REAL)
+def on_real(ctx: Context) -> None:
+    """The real number of members (and party members) of the unit shown, or "xóa"."""
+    view = _find(ctx, ctx.data.get("view"))
+    unit = _real_unit(ctx, view) if view is not None else None
+    if view is None or unit is None:
+        _refuse(ctx)
+        return
+    text = ctx.text[:100]
+    if fold(text) in ("xoa", "xoa so", "xoa so thuc te"):
+        units.set_counts(ctx.session, unit=unit, members=None, party_members=None, by=ctx.actor.ref)
+        ctx.say("stats.real_cleared", unit=unit.name)
+        _show(ctx, view, ctx.data.get("at"), fresh=True)
+        return
+    typed = _typed_counts(text)
+    if isinstance(typed, str):
+        ctx.say(typed, limit=num(MAX_REAL))
+        return
+    members, party = typed
+    figures = stats.tree(ctx.session, view.campaign, unit).total
+    if members < figures.members:
+        ctx.say("stats.real_below_bot", real=num(members), members=num(figures.members))
+        return
+    units.set_counts(ctx.session, unit=unit, members=members, party_members=party, by=ctx.actor.ref)
+    party_text = num(party) if party is not None else "—"
+    ctx.say("stats.real_saved", unit=unit.name, real=num(members), party=party_text)
+    _show(ctx, view, ctx.data.get("at"), fresh=True)

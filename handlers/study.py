@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.catalog import Topic
 from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import StudyProgress
-from bot.services import campaigns, study
+from bot.services import plans, study
+from bot.topics import Topic
 
 router = Router("study")
 
@@ -14,17 +14,19 @@ CHOOSE = "choose"
 READ = "read"
 
 
-def ordered_topics(ctx: Context) -> list[Topic]:
-    """The member's campaign topic first, then the "7 dám", then the rest."""
-    catalog = ctx.content.catalog
-    topics = list(catalog.topics.values())
+def _plan_year(ctx: Context) -> tuple[str | None, int | None]:
+    """The topic and year of the member's current plan (None without one)."""
     member = ctx.actor.member
     campaign = (
-        campaigns.for_member(ctx.session, catalog, member, now=ctx.now, tz=ctx.settings.tz)
-        if member
-        else None
+        plans.for_member(ctx.session, member, now=ctx.now, tz=ctx.settings.tz) if member else None
     )
-    first = campaign.topic if campaign else None
+    return (campaign.topic, campaign.year) if campaign else (None, None)
+
+
+def ordered_topics(ctx: Context) -> list[Topic]:
+    """The topic of the member's plan first, then the "7 dám", then the rest."""
+    topics = list(ctx.content.catalog.topics.values())
+    first, _year = _plan_year(ctx)
     return sorted(topics, key=lambda t: (t.id != first, t.short_title != "7 dám"))
 
 
@@ -48,7 +50,9 @@ def begin(ctx: Context) -> None:
             Option(ctx.t("study.topic_label", mark=mark, title=topic.short_title), topic.id)
         )
     ctx.begin(router.name, CHOOSE)
-    ctx.ask(ctx.t("study.choose_topic"), options)
+    _topic, year = _plan_year(ctx)
+    intro = ctx.t("study.choose_topic_plan", year=year) if year else ctx.t("study.choose_topic")
+    ctx.ask(intro, options)
 
 
 @router.step(CHOOSE)

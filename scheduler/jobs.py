@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot import db
 from bot.calendar import Event
-from bot.catalog import Campaign, ReportDeadline
+from bot.campaign import Campaign, ReportDeadline
 from bot.config import Settings
 from bot.content import Content
 from bot.messages import to_plain
@@ -31,7 +31,7 @@ from bot.models import (
     RoleName,
     Unit,
 )
-from bot.services import audience, files, outbox, pledges, quota, stats, units
+from bot.services import audience, files, outbox, plans, pledges, quota, stats, units
 from bot.services.outbox import Recipient
 from bot.timefmt import fmt_date, fmt_datetime
 
@@ -41,6 +41,7 @@ PROCESSED_UPDATES_KEPT = timedelta(days=7)  # webhooks are retried for hours, no
 SCHEDULER = "scheduler"
 REPORT_AT = time(8, 0)  # officers' report reminders, local time
 TALLY_EVERY = timedelta(minutes=5)  # unit figures for /thongke over large scopes
+NEXT_PLAN_FROM_MONTH = 11  # from 1/11, admins are reminded weekly to make next year's plan
 
 
 @dataclass
@@ -80,13 +81,13 @@ class Planner:
                 ).all()
             )
             for root in units.children(session, None):
-                campaign = self.content.catalog.campaign_for(
-                    root.code, now.astimezone(self.tz).year
-                )
+                campaign = plans.current(session, root.code, now=now, tz=self.tz)
                 self._anniversaries(session, root, campaign, now, report)
                 if campaign is not None:
                     self._reminders(session, root, campaign, now, report)
-                    self._report_reminders(session, root, campaign, now, report)
+                for plan in plans.recent(session, root.code, now=now, tz=self.tz):
+                    self._report_reminders(session, root, plan, now, report)
+                self._plan_missing(session, root, now, report)
             self._quota_notices(session, now, report)
             self._start_due(session, now, report)
             session.execute(
@@ -105,11 +106,10 @@ class Planner:
         refreshed = False
         with Session(self.db) as session:
             for root in units.children(session, None):
-                campaign = self.content.catalog.campaign_for(
-                    root.code, now.astimezone(self.tz).year
-                )
-                if campaign is None or root.id is None:
+                found = plans.for_figures(session, root.code, now=now, tz=self.tz)
+                if found is None or root.id is None:
                     continue
+                campaign = found[0]
                 last = self._tallied.get((campaign.id, root.id))
                 if last is not None and now - last < TALLY_EVERY:
                     continue
@@ -194,8 +194,12 @@ class Planner:
         report: TickReport,
     ) -> None:
         calendar = self.content.calendar
+        texts = self.content.texts
         topics = self.content.catalog.topics
         topic = topics.get(campaign.topic) if campaign is not None else None
+        # without a plan for this year, the campaign's own name, never an old year's topic
+        short = topic.short_title if topic else texts("plans.no_topic_short")
+        title = topic.title if topic else texts("plans.no_topic_title")
         year = now.astimezone(self.tz).year
         for event in calendar.events:
             due = event.occurrence(year, self.tz)
@@ -204,11 +208,7 @@ class Planner:
 
             def post(event: Event = event) -> Broadcast:
                 text, photo = calendar.render(
-                    event,
-                    year,
-                    topic=topic.short_title if topic else "",
-                    topic_title=topic.title if topic else "",
-                    tz=self.tz,
+                    event, year, topic=short, topic_title=title, tz=self.tz
                 )
                 return Broadcast(
                     kind=BroadcastKind.ANNIVERSARY,
@@ -220,6 +220,28 @@ class Planner:
 
             key = f"anniversary:{event.id}:{year}:{root.code}"
             self._once(session, report, key=key, due=due, now=now, make=post)
+
+    def _plan_missing(
+        self, session: Session, root: Unit, now: datetime, report: TickReport
+    ) -> None:
+        """From 1/11 until next year's plan exists (and all year while this year has none), the
+        admins are reminded once a week, with the command that makes it."""
+        local = now.astimezone(self.tz)
+        year = local.year + 1 if local.month >= NEXT_PLAN_FROM_MONTH else local.year
+        if local.time() < REPORT_AT or plans.has_year(session, root.code, year, now=now):
+            return
+        week = local.isocalendar()
+        text = self.content.texts("plans.reminder", unit=root.name, year=year)
+        self._once(
+            session,
+            report,
+            key=f"plan-missing:{root.code}:{year}:{week.year}-w{week.week:02d}",
+            due=now,
+            now=now,
+            make=partial(
+                Broadcast, kind=BroadcastKind.ADMIN_NOTICE, text=text, created_by=SCHEDULER
+            ),
+        )
 
     def _reminders(
         self, session: Session, root: Unit, campaign: Campaign, now: datetime, report: TickReport

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app import App, build_app, load_demo_units
+from bot.app import App, build_app, ensure_demo_plan, load_demo_units
 from bot.channels.memory import MemoryChat
 from bot.config import PROJECT_ROOT, Settings
 from bot.content import Content, load_content
@@ -95,6 +95,7 @@ def content() -> Content:
 def app(settings: Settings, content: Content) -> Iterator[App]:
     built = build_app(settings, extra_admins={"memory": {"admin"}}, content=content)
     load_demo_units(built)
+    ensure_demo_plan(built)  # as `congdoan chat` does: a plan for the real today's year
     yield built
     built.db.dispose()
 

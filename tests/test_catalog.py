@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import Campaign, Catalog, Question, QuizRule, SourceRef, load_catalog
+from bot.catalog import Catalog, Question, SourceRef, load_catalog
 from bot.config import PROJECT_ROOT
 from bot.yamlfile import Problem
 
@@ -123,8 +123,8 @@ def test_shipped_content_is_clean() -> None:
     for topic, bank in catalog.banks.items():
         assert len(bank) >= 20, topic
     assert len(catalog.questions) == sum(len(b) for b in catalog.banks.values())
-    campaign = catalog.campaign_for("LDLD-DEMO", 2026)
-    assert campaign is not None and campaign.id == "demo-2026"
+    [preset] = catalog.campaigns  # the presets plans are made from (bot/services/plans.py)
+    assert (preset.id, preset.root_unit, preset.year) == ("demo-2026", "LDLD-DEMO", 2026)
 
 
 def test_fixture_base_is_clean(tmp_path: Path) -> None:
@@ -300,7 +300,6 @@ def test_one_bad_question_drops_only_itself(tmp_path: Path) -> None:
 def test_no_campaigns_file_means_no_campaigns(tmp_path: Path) -> None:
     catalog, problems = load_catalog(build(tmp_path, {"campaigns.yaml": None}))
     assert (catalog.campaigns, problems) == ([], [])
-    assert catalog.campaign_for("LDLD-DEMO", 2026) is None
 
 
 def test_empty_content_dir_gives_empty_catalog(tmp_path: Path) -> None:
@@ -333,37 +332,3 @@ def _question(text: str, correct: list[int]) -> Question:
 def test_ask_all_is_case_insensitive() -> None:
     assert _question("CHỌN TẤT CẢ các ý đúng", [0, 2]).multiple
     assert not _question("Ý nào đúng?", [1]).multiple
-
-
-# --- campaign_for --------------------------------------------------------------------------------
-
-
-def _campaign(cid: str, year: int, root: str | None) -> Campaign:
-    rule = QuizRule(topic="chu-de")
-    return Campaign(id=cid, year=year, root_unit=root, topic="chu-de", quizzes=[rule])
-
-
-@pytest.mark.parametrize(
-    ("root", "year", "expected"),
-    [
-        ("LDLD-X", 2026, "x-2026"),  # this tree, this year
-        ("LDLD-X", 2025, "x-2024"),  # this tree, latest earlier year
-        ("LDLD-X", 2030, "x-2026"),
-        ("LDLD-X", 2023, "all-2023"),  # nothing for the tree yet: the shared one
-        ("LDLD-Y", 2026, "all-2025"),  # another tree: the latest shared one
-        ("LDLD-Y", 2025, "all-2025"),
-        (None, 2024, "all-2023"),
-        ("LDLD-Y", 2022, None),
-    ],
-)
-def test_campaign_for(root: str | None, year: int, expected: str | None) -> None:
-    catalog = Catalog(
-        campaigns=[
-            _campaign("all-2025", 2025, None),
-            _campaign("x-2024", 2024, "LDLD-X"),
-            _campaign("x-2026", 2026, "LDLD-X"),
-            _campaign("all-2023", 2023, None),
-        ]
-    )
-    found = catalog.campaign_for(root, year)
-    assert (found.id if found else None) == expected

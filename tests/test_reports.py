@@ -212,9 +212,11 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
     assert "NĂM 2026" in ws["A1"].value and "LĐLĐ huyện An Phú" in ws["A2"].value
     assert "02/05/2026 10:00" in ws["A2"].value
     assert [c.value for c in ws[3]] == [
-        "Đơn vị", "Mã đơn vị", "Số đoàn viên", "Đảng viên", "Đã nộp bản đăng ký", "Tỷ lệ nộp",
+        "Đơn vị", "Mã đơn vị", "Đoàn viên tham gia trên Trợ lý", "Đảng viên",
+        "Đã nộp bản đăng ký", "Tỷ lệ nộp (trên Trợ lý)",
         "Đúng hạn", "Trễ hạn", "Đã duyệt", "Trả lại chưa nộp lại", "Chưa nộp",
         "Đã học chuyên đề", "Tỷ lệ học", "Đã dự thi", "Thi đạt", "Điểm thi bình quân",
+        "Số đoàn viên thực tế", "Tỷ lệ nộp (so với số thực tế)",
     ]  # fmt: skip
     assert ws.freeze_panes == "C4"
     rows = summary_rows(ws)
@@ -227,7 +229,7 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
     ]
     # members, party, submitted, rate, on time, late, approved, returned, missing, studied, rate,
     # quiz takers, passed, average of the best scores
-    assert rows["CĐCS Cơ quan UBND huyện An Phú"][2:] == [
+    assert rows["CĐCS Cơ quan UBND huyện An Phú"][2:16] == [
         1,
         1,
         1,
@@ -244,7 +246,7 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
         0.9,
     ]
     assert rows["CĐCS Trung tâm Y tế huyện An Phú"][2:12] == [2, 1, 2, 1.0, 2, 0, 0, 1, 0, 2]
-    assert rows["CĐCS Công ty TNHH May Phú Thịnh"][2:] == [
+    assert rows["CĐCS Công ty TNHH May Phú Thịnh"][2:16] == [
         2,
         1,
         0,

@@ -31,6 +31,7 @@ from scheduler.jobs import Planner
 from tests.helpers import Clock
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 on 02/03/2026 in Vietnam
+REAL_BUTTON = "✏️ Số đoàn viên thực tế"
 CAMPAIGN = "demo-2026"  # content/campaigns.yaml: the campaign of the tree whose root is LDLD-DEMO
 QUIZ = "bay-dam-2024"
 TOPIC = "dan-chu-phap-che-2024"  # the campaign's yearly topic
@@ -339,22 +340,27 @@ def test_root_officer_sees_the_totals_and_each_district(world) -> None:  # type:
     assert "Hạn nộp: hết ngày 09/04/2026 (còn 38 ngày)" in text
     assert "Số liệu lúc 02/03/2026 09:00" in text
     assert "TỔNG CỘNG (gồm 2 đơn vị trực thuộc)" in text
-    assert "Đoàn viên đã đăng ký với bot: 10 (đảng viên: 3)" in text
-    assert "Đã nộp bản đăng ký: 6/10 (60%)\n██████░░░░" in text
-    assert "đúng hạn 4 · nộp trễ 2 · chưa nộp 4" in text
+    assert "Đã tham gia trên Trợ lý: 10 đoàn viên (đảng viên: 3)" in text
+    assert "Đã nộp bản đăng ký: 6/10 (60%) trên Trợ lý\n██████░░░░" in text
+    assert "đúng hạn 4 · nộp muộn 2 · chưa nộp 4" in text
     assert "đã duyệt 3 · chờ duyệt 2 · trả lại 1" in text
     assert "Thi tìm hiểu: 5 người dự thi, đạt 4 (80%), điểm cao nhất bình quân 82%" in text
-    assert "Học xong chuyên đề năm: 4 người" in text
+    assert "Học xong chuyên đề của kế hoạch: 4 người" in text
     # the lowest completion first
     assert text.index("1. LĐLĐ huyện B") < text.index("2. LĐLĐ huyện A")
-    assert "1. LĐLĐ huyện B\n📝 nộp 1/3 (33,3%) ███░░░░░░░" in text
-    assert "đúng hạn 1 · trễ 0 · chưa nộp 2\n   duyệt 0 · chờ duyệt 1 · trả lại 0" in text
+    assert "1. LĐLĐ huyện B\n📝 nộp 1/3 (33,3%) trên Trợ lý ███░░░░░░░" in text
+    assert "đúng hạn 1 · muộn 0 · chưa nộp 2\n   duyệt 0 · chờ duyệt 1 · trả lại 0" in text
     assert "🧠 dự thi 1, đạt 1 (100%), điểm cao nhất BQ 90% · 📖 học xong 0" in text
-    assert "2. LĐLĐ huyện A\n📝 nộp 5/7 (71,4%) ███████░░░" in text
+    assert "2. LĐLĐ huyện A\n📝 nộp 5/7 (71,4%) trên Trợ lý ███████░░░" in text
     assert "🧠 dự thi 4, đạt 3 (75%), điểm cao nhất BQ 80% · 📖 học xong 4" in text
     assert "tỉnh Khác" not in text and "K1" not in text
     assert "<b>TỔNG CỘNG</b>" in raw(officer) and "<code>██████░░░░</code>" in raw(officer)
-    assert labels(officer) == ["🔎 1. LĐLĐ huyện B", "🔎 2. LĐLĐ huyện A", "📊 Biểu đồ"]
+    assert labels(officer) == [
+        "🔎 1. LĐLĐ huyện B",
+        "🔎 2. LĐLĐ huyện A",
+        "📊 Biểu đồ",
+        REAL_BUTTON,
+    ]
 
 
 def test_officers_at_each_level_see_only_their_subtree(world) -> None:  # type: ignore[no-untyped-def]
@@ -367,9 +373,9 @@ def test_officers_at_each_level_see_only_their_subtree(world) -> None:  # type: 
     district.say("/thongke")
     text = district.last_text()
     assert "Thống kê năm 2026: LĐLĐ huyện A" in text and "Thuộc:" not in text
-    assert "Đoàn viên đã đăng ký với bot: 7 (đảng viên: 3)" in text
+    assert "Đã tham gia trên Trợ lý: 7 đoàn viên (đảng viên: 3)" in text
     assert "Đã nộp bản đăng ký: 5/7 (71,4%)" in text
-    assert "đúng hạn 3 · nộp trễ 2 · chưa nộp 2" in text
+    assert "đúng hạn 3 · nộp muộn 2 · chưa nộp 2" in text
     assert "đã duyệt 3 · chờ duyệt 1 · trả lại 1" in text
     assert "Thi tìm hiểu: 4 người dự thi, đạt 3 (75%), điểm cao nhất bình quân 80%" in text
     assert "Sinh hoạt trực tiếp tại LĐLĐ huyện A\n📝 nộp 1/1 (100%)" in text
@@ -389,18 +395,18 @@ def test_officers_at_each_level_see_only_their_subtree(world) -> None:  # type: 
     assert "Sinh hoạt trực tiếp tại CĐCS Trường Tiểu học A1\n📝 nộp 2/3 (66,7%)" in text
     assert "1. Tổ công đoàn Khối 1\n📝 nộp 2/2 (100%)" in text
     assert "Bệnh viện A2" not in text and "huyện A" not in text
-    assert labels(school) == ["🔎 1. Tổ công đoàn Khối 1", "📊 Biểu đồ"]
+    assert labels(school) == ["🔎 1. Tổ công đoàn Khối 1", "📊 Biểu đồ", REAL_BUTTON]
 
-    group.say("/thongke")  # a unit with no children: the figures, no buttons
+    group.say("/thongke")  # a unit with no children: the figures; only the real count to type
     text = group.last_text()
     assert "Thống kê năm 2026: Tổ công đoàn Khối 1" in text
-    assert "TỔNG CỘNG\n👥 Đoàn viên đã đăng ký với bot: 2 (đảng viên: 0)" in text
-    assert "Đã nộp bản đăng ký: 2/2 (100%)\n██████████" in text
-    assert "đúng hạn 2 · nộp trễ 0 · chưa nộp 0" in text
+    assert "TỔNG CỘNG\n👥 Đã tham gia trên Trợ lý: 2 đoàn viên (đảng viên: 0)" in text
+    assert "Đã nộp bản đăng ký: 2/2 (100%) trên Trợ lý\n██████████" in text
+    assert "đúng hạn 2 · nộp muộn 0 · chưa nộp 0" in text
     assert "đã duyệt 1 · chờ duyệt 0 · trả lại 1" in text
     assert "Thi tìm hiểu: 2 người dự thi, đạt 2 (100%), điểm cao nhất bình quân 95%" in text
-    assert "Học xong chuyên đề năm: 2 người" in text
-    assert not any(isinstance(r, Choices) for r in group.last_response.replies)  # type: ignore[union-attr]
+    assert "Học xong chuyên đề của kế hoạch: 2 người" in text
+    assert labels(group) == [REAL_BUTTON]
 
 
 def test_admin_sees_every_tree_with_a_campaign(world) -> None:  # type: ignore[no-untyped-def]
@@ -420,7 +426,7 @@ def test_admin_sees_all_trees_sharing_a_campaign(settings, clock, content) -> No
     admin.say("/thongke")
     text = admin.last_text()
     assert "Thống kê năm 2026: Tất cả đơn vị" in text
-    assert "Đoàn viên đã đăng ký với bot: 11 (đảng viên: 3)" in text
+    assert "Đã tham gia trên Trợ lý: 11 đoàn viên (đảng viên: 3)" in text
     assert "Đã nộp bản đăng ký: 6/11 (54,5%)" in text
     assert "1. LĐLĐ tỉnh Khác\n📝 nộp 0/1 (0%)" in text
     assert "2. LĐLĐ tỉnh Thử\n📝 nộp 6/10 (60%)" in text
@@ -447,7 +453,7 @@ def test_drill_down_and_back_up(world) -> None:  # type: ignore[no-untyped-def]
     text = officer.last_text()
     assert "Thống kê năm 2026: LĐLĐ huyện A\n📍 Thuộc: LĐLĐ tỉnh Thử" in text
     assert "Đã nộp bản đăng ký: 5/7 (71,4%)" in text
-    assert labels(officer)[-2:] == ["⬆️ Lên: LĐLĐ tỉnh Thử", "📊 Biểu đồ"]
+    assert labels(officer)[-3:] == ["⬆️ Lên: LĐLĐ tỉnh Thử", "📊 Biểu đồ", REAL_BUTTON]
     officer.press("Tiểu học A1")
     text = officer.last_text()
     assert "📍 Thuộc: LĐLĐ tỉnh Thử › LĐLĐ huyện A" in text
@@ -456,7 +462,7 @@ def test_drill_down_and_back_up(world) -> None:  # type: ignore[no-untyped-def]
     text = officer.last_text()
     assert "📍 Thuộc: LĐLĐ tỉnh Thử › LĐLĐ huyện A › CĐCS Trường Tiểu học A1" in text
     assert "Đã nộp bản đăng ký: 2/2 (100%)" in text
-    assert labels(officer) == ["⬆️ Lên: CĐCS Trường Tiểu học A1"]  # no children, no chart
+    assert labels(officer) == ["⬆️ Lên: CĐCS Trường Tiểu học A1", REAL_BUTTON]  # no chart
     officer.press("Lên")
     assert "Thống kê năm 2026: CĐCS Trường Tiểu học A1" in officer.last_text()
     officer.press("Lên")
@@ -590,14 +596,14 @@ def test_no_campaign_and_no_members_are_said_plainly(world) -> None:  # type: ig
     grant(app, ids, "m12", "K1")  # a tree without a campaign
     officer = MemoryChat(app.engine, "m12")
     officer.say("/thongke")
-    assert "Chưa có đợt học tập và làm theo nào" in officer.last_text()
+    assert "Chưa có kế hoạch học tập và làm theo nào" in officer.last_text()
     grant(app, ids, "m10", "B2")  # a unit nobody registered in
     empty = MemoryChat(app.engine, "m10")
     empty.say("/thongke")
     text = empty.last_text()
     assert "Chưa có đoàn viên nào đăng ký với bot trong CĐCS UBND xã B2" in text
     assert "Đã nộp" not in text
-    assert not any(isinstance(r, Choices) for r in empty.last_response.replies)  # type: ignore[union-attr]
+    assert labels(empty) == [REAL_BUTTON]  # nothing to open or chart; the real count can be typed
 
 
 # --- the chart ----------------------------------------------------------------------------------
@@ -674,12 +680,14 @@ def test_a_root_with_many_units_pages_and_fits_telegram(settings, clock, content
     text = admin.last_text()
     assert "TỔNG CỘNG (gồm 120 đơn vị trực thuộc)" in text
     assert (
-        "Đoàn viên đã đăng ký với bot: 240" in text and "Đã nộp bản đăng ký: 120/240 (50%)" in text
+        "Đã tham gia trên Trợ lý: 240 đoàn viên" in text
+        and "Đã nộp bản đăng ký: 120/240 (50%)" in text
     )
     assert "(tỉ lệ nộp thấp xếp trước) – trang 1/15" in text
     assert "… còn 112 đơn vị nữa ở các trang sau." in text
     assert "1. CĐCS số 000\n📝 nộp 0/1 (0%)" in text
-    assert len(labels(admin)) == 8 + 2 and labels(admin)[-2:] == ["Trang sau ▶️", "📊 Biểu đồ"]
+    assert len(labels(admin)) == 8 + 3
+    assert labels(admin)[-3:] == ["Trang sau ▶️", "📊 Biểu đồ", REAL_BUTTON]
     assert all(len(label) <= 40 for label in labels(admin))
     admin.press("Trang sau")
     assert len(raw(admin)) <= 4096

@@ -187,11 +187,12 @@ async def test_a_month_that_runs_out_holds_the_posts_first_and_never_goes_over(
         notices = s.exec(
             select(Broadcast).where(Broadcast.kind == BroadcastKind.ADMIN_NOTICE)
         ).all()
-    assert {n.key for n in notices} == {"quota-warn:zalo:2026-12", "quota-held:zalo:2026-12"}
+    quota_keys = {n.key for n in notices if (n.key or "").startswith("quota-")}
+    assert quota_keys == {"quota-warn:zalo:2026-12", "quota-held:zalo:2026-12"}
     planner.tick(START)  # once a month, not once a tick
     with Session(built.db) as s:
         again = s.exec(select(Broadcast).where(Broadcast.kind == BroadcastKind.ADMIN_NOTICE)).all()
-    assert len(again) == 2
+    assert len([n for n in again if (n.key or "").startswith("quota-")]) == 2
     assert api.over_quota == 0
     await client.aclose()
     built.db.dispose()

@@ -1,4 +1,5 @@
-"""Which campaign a member takes part in: the one of their root unit for the current year."""
+"""Which campaign a member takes part in: the current plan of their tree. Kept for callers of
+the earlier API; the plans themselves are in bot/services/plans.py."""
 
 from __future__ import annotations
 
@@ -7,20 +8,16 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.catalog import Campaign, Catalog
-from bot.models import Member, Unit
+from bot.campaign import Campaign
+from bot.models import Member
+from bot.services import plans
+from bot.services.plans import root_code
 
-
-def root_code(session: Session, unit_id: int) -> str | None:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        return None
-    root_id = int(unit.path.strip("/").split("/")[0]) if unit.path.strip("/") else unit.id
-    root = session.get(Unit, root_id)
-    return root.code if root is not None else None
+__all__ = ["for_member", "root_code"]
 
 
 def for_member(
-    session: Session, catalog: Catalog, member: Member, *, now: datetime, tz: ZoneInfo
+    session: Session, catalog: object, member: Member, *, now: datetime, tz: ZoneInfo
 ) -> Campaign | None:
-    return catalog.campaign_for(root_code(session, member.unit_id), now.astimezone(tz).year)
+    """The member's current plan (`catalog` is no longer used: plans are in the database)."""
+    return plans.for_member(session, member, now=now, tz=tz)

@@ -57,11 +57,24 @@ class Actor:
             return True
         return any(unit.path.startswith(scope.path) for scope in self.officer_units)
 
+    @property
+    def makes_plans(self) -> bool:
+        """Who makes the yearly plans (/kehoach): admins, and officers of a whole tree."""
+        return self.is_admin or any(u.parent_id is None for u in self.officer_units)
+
     def scope_paths(self) -> list[str] | None:
         """Path prefixes the actor may see; None means everything."""
         if self.is_admin:
             return None
         return [u.path for u in self.officer_units]
+
+
+def plan_roots(session: Session, actor: Actor) -> list[Unit]:
+    """The trees whose plans the actor makes: every root for an admin, an officer's root units."""
+    if actor.is_admin:
+        roots = select(Unit).where(Unit.parent_id == None).order_by(Unit.name)  # noqa: E711
+        return list(session.exec(roots).all())
+    return [u for u in actor.officer_units if u.parent_id is None]
 
 
 def resolve_actor(

@@ -73,7 +73,7 @@ PERCENT = "0.0%"
 WHEN = "dd/mm/yyyy hh:mm"
 SCORE = "0%"
 
-SUMMARY_WIDTHS = (44, 16, 10, 10, 12, 9, 10, 9, 9, 11, 9, 11, 9, 9, 9, 11)
+SUMMARY_WIDTHS = (44, 16, 12, 10, 12, 11, 10, 9, 9, 11, 9, 11, 9, 9, 9, 11, 12, 12)
 MEMBER_WIDTHS = (7, 28, 34, 16, 18, 9, 18, 16, 12, 10)
 QUIZ_WIDTH = 14
 ANNEX1_WIDTHS = (46, 12, 14, 12, 10)
@@ -322,6 +322,9 @@ def _figures_row(
         num(f.quiz_takers),
         num(f.quiz_passed),
         pct(avg),
+        # the real membership, where known: rates against it, next to those of the bot
+        _cell(ws, f.real_members, fmt=INTEGER, font=font, fill=fill),
+        pct(_ratio(f.submitted, f.real_members) if f.real_members else None),
     ]
 
 
@@ -598,6 +601,17 @@ def _docx(ctx: _Context, party_studied: int) -> bytes:
             not_submitted=_num(total.not_submitted),
         ),
     )
+    if total.real_members:
+        _figure(
+            document,
+            ctx.say(
+                "fig_real",
+                real=_num(total.real_members),
+                submitted=_num(total.submitted),
+                submitted_pct=_pct(total.submitted, total.real_members),
+                members=_num(total.members),
+            ),
+        )
     _units_table(document, ctx)
     _write_here(document, ctx)
     for key in ("part1_3_b", "part1_3_c", "part1_3_d", "part1_3_e", "part1_3_f"):

@@ -24,7 +24,7 @@ from sqlalchemy import Float, and_, case, cast, delete, exists, func, insert, or
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from bot.catalog import Campaign
+from bot.campaign import Campaign
 from bot.models import (
     Member,
     Pledge,
@@ -59,11 +59,23 @@ class UnitFigures:
     quiz_passed: int  # takers who passed at least once
     avg_score_pct: float | None  # average of each taker's best score, in %
     studied: int  # members who completed the campaign's yearly topic
+    real_members: int | None = None  # the unit's real membership (Unit.members), if known
+    real_party_members: int | None = None
 
     @property
     def completion_pct(self) -> float | None:
-        """Submitted pledges per member, in %; None without members."""
+        """Submitted pledges per member registered with the bot, in %; None without members."""
         return 100 * self.submitted / self.members if self.members else None
+
+    @property
+    def real_pct(self) -> float | None:
+        """Submitted pledges per member of the real membership, in %; None when unknown."""
+        return 100 * self.submitted / self.real_members if self.real_members else None
+
+    @property
+    def rate_pct(self) -> float | None:
+        """The rate to show: against the real membership where known, else the bot's."""
+        return self.real_pct if self.real_members else self.completion_pct
 
     @property
     def pass_rate_pct(self) -> float | None:
@@ -115,10 +127,16 @@ class _UnitRow:
     parent_id: int | None
     path: str
     depth: int
+    real_members: int | None = None  # as stored on the unit; rolled up in StatsTree
+    real_party_members: int | None = None
 
 
-def _figures(unit: _UnitRow | None, t: _Tally) -> UnitFigures:
+def _figures(
+    unit: _UnitRow | None, t: _Tally, real: tuple[int | None, int | None] = (None, None)
+) -> UnitFigures:
     return UnitFigures(
+        real_members=real[0],
+        real_party_members=real[1],
         unit_id=unit.id if unit else None,
         code=unit.code if unit else "",
         name=unit.name if unit else "",
@@ -166,8 +184,13 @@ class StatsTree:
             parent = rolled.get(units[uid].parent_id)  # type: ignore[arg-type]
             if parent is not None:
                 parent.add(rolled[uid])
-        self._rolled = {uid: _figures(units[uid], t) for uid, t in rolled.items()}
-        self.total = self._rolled[top.id] if top is not None else _figures(None, everything)
+        real = _real_counts(units, self._kids)
+        self._rolled = {uid: _figures(units[uid], t, real[uid]) for uid, t in rolled.items()}
+        if top is not None:
+            self.total = self._rolled[top.id]
+        else:
+            roots = [real[uid] for uid in self._kids.get(None, [])]
+            self.total = _figures(None, everything, _sum_known(roots))
 
     def _key(self, unit_id: int | None) -> int | None:
         return self._top.id if unit_id is None and self._top is not None else unit_id
@@ -200,6 +223,36 @@ class StatsTree:
     def unit_count(self) -> int:
         """Units under the top, the top excluded."""
         return len(self._units) - (1 if self._top is not None else 0)
+
+
+def _sum_known(
+    counts: list[tuple[int | None, int | None]],
+) -> tuple[int | None, int | None]:
+    """The sum of the children's real counts, only when every child has one."""
+    if not counts:
+        return None, None
+    members = [m for m, _ in counts]
+    party = [p for _, p in counts]
+    return (
+        sum(m for m in members if m is not None) if None not in members else None,
+        sum(p for p in party if p is not None) if None not in party else None,
+    )
+
+
+def _real_counts(
+    units: dict[int, _UnitRow], kids: dict[int | None, list[int]]
+) -> dict[int, tuple[int | None, int | None]]:
+    """Each unit's real membership: its own count where typed or imported, else the sum of its
+    children's when all of them have one (unknown otherwise)."""
+    out: dict[int, tuple[int | None, int | None]] = {}
+    for uid in sorted(units, key=lambda u: -units[u].depth):  # the deepest first
+        row = units[uid]
+        children = _sum_known([out[k] for k in kids.get(uid, []) if k in out])
+        out[uid] = (
+            row.real_members if row.real_members is not None else children[0],
+            row.real_party_members if row.real_party_members is not None else children[1],
+        )
+    return out
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -235,6 +288,8 @@ def _units(session: Session, top: Unit | None) -> dict[int, _UnitRow]:
         col(Unit.parent_id),
         col(Unit.path),
         col(Unit.depth),
+        col(Unit.members),
+        col(Unit.party_members),
     )
     if top is not None:
         query = query.where(col(Unit.path).startswith(top.path))

@@ -11,9 +11,13 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.models import Unit, utcnow
+from bot.numfmt import parse_count
+from bot.services import audit
 from bot.textutil import fold, nfc
 
 COLUMNS = ("code", "name", "parent_code")
+COUNT_COLUMNS = ("members", "party_members")  # optional: the real membership of each unit
+MAX_COUNT = 5_000_000
 
 
 @dataclass
@@ -72,7 +76,7 @@ def _rows_with_header(rows: list[list[str]]) -> list[tuple[int, dict[str, str]]]
         raise UnitFileError(
             f"Thiếu cột {', '.join(missing)}; dòng đầu phải là: code,name,parent_code"
         )
-    index = {c: header.index(c) for c in COLUMNS}
+    index = {c: header.index(c) for c in (*COLUMNS, *COUNT_COLUMNS) if c in header}
     out = []
     for line_no, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -87,8 +91,12 @@ def import_units(session: Session, rows: list[tuple[int, dict[str, str]]]) -> Im
     result = ImportResult()
     seen: dict[str, int] = {}
     wanted: dict[str, tuple[str, str]] = {}
+    counts: dict[str, dict[str, int]] = {}
     for line, values in rows:
         code, name, parent = values["code"], nfc(values["name"]), values["parent_code"]
+        found = _counts(line, values, result.errors)
+        if found:
+            counts[code] = found
         if not code:
             result.errors.append(f"Dòng {line}: thiếu mã đơn vị (code)")
             continue
@@ -144,11 +152,14 @@ def import_units(session: Session, rows: list[tuple[int, dict[str, str]]]) -> Im
         elif (
             unit.name != name
             or (code_of.get(unit.parent_id) if unit.parent_id else None) != (final_parent[code])
+            or any(getattr(unit, k) != v for k, v in counts.get(code, {}).items())
         ):
             unit.name, unit.search_name, unit.updated_at = name, fold(name), now
             result.updated += 1
         else:
             result.unchanged += 1
+        for column, value in counts.get(code, {}).items():
+            setattr(unit, column, value)
     session.flush()
     for code, unit in existing.items():
         up = final_parent.get(code)
@@ -156,6 +167,42 @@ def import_units(session: Session, rows: list[tuple[int, dict[str, str]]]) -> Im
     _recompute_paths(session, list(existing.values()))
     session.flush()
     return result
+
+
+def _counts(line: int, values: dict[str, str], errors: list[str]) -> dict[str, int]:
+    """The real counts of one row (an empty cell leaves the unit's count as it is)."""
+    out: dict[str, int] = {}
+    for column in COUNT_COLUMNS:
+        raw = values.get(column, "").strip()
+        if not raw:
+            continue
+        value = parse_count(raw)
+        if value is None or value > MAX_COUNT:
+            errors.append(
+                f"Dòng {line}: {column} “{raw[:20]}” phải là một số nguyên từ 0 đến 5.000.000"
+            )
+            continue
+        out[column] = value
+    if out.get("party_members", 0) > out.get("members", MAX_COUNT):
+        errors.append(f"Dòng {line}: số đảng viên (party_members) lớn hơn số đoàn viên (members)")
+    return out
+
+
+def set_counts(
+    session: Session, *, unit: Unit, members: int | None, party_members: int | None, by: str
+) -> None:
+    """The real membership of a unit and everything below it, typed by its officer (None: not
+    known); audited."""
+    unit.members, unit.party_members, unit.updated_at = members, party_members, utcnow()
+    session.add(unit)
+    audit.record(
+        session,
+        actor=by,
+        action="unit_counts",
+        unit=unit.id,
+        members=members,
+        party_members=party_members,
+    )
 
 
 def _recompute_paths(session: Session, units: list[Unit]) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.catalog import Question, _explain
+from bot.contentmodel import explain_error
 from bot.services.docimport import normalized
 from bot.textutil import fold, nfc
+from bot.topics import Question
 
 LETTERS = "ABCDEF"
 HEADERS = (
@@ -296,7 +297,7 @@ def _question(
         return Question.model_validate(raw)
     except ValidationError as exc:
         for err in exc.errors():
-            out.problems.append(Problem(number, _column_of(err["loc"]), _explain(err)))
+            out.problems.append(Problem(number, _column_of(err["loc"]), explain_error(err)))
         return None
 
 
