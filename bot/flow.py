@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
@@ -128,12 +128,19 @@ class Context:
     def photo(self, data: bytes, filename: str, caption: str = "") -> None:
         self.replies.append(Photo(data, filename, caption))
 
-    def document(self, data: bytes, filename: str, caption: str = "") -> None:
-        self.replies.append(Document(data, filename, caption))
+    def document(
+        self, data: bytes, filename: str, caption: str = "", *, ttl: timedelta | None = None
+    ) -> None:
+        """A file; `ttl`: how long its download link lives where files go by link."""
+        self.replies.append(Document(data, filename, caption, ttl))
 
     def notify(self, member_id: int, html: str) -> int:
         """Tell another member something, on the app they wrote from last; returns the chats
         reached (0 or 1)."""
+        return self.notify_reply(member_id, Text(html))
+
+    def notify_reply(self, member_id: int, reply: Reply) -> int:
+        """Send another member any reply (a text, a document), as `notify` does."""
         identity = self.session.exec(
             select(Identity)
             .where(Identity.member_id == member_id, Identity.blocked == False)  # noqa: E712
@@ -144,7 +151,7 @@ class Context:
         ).first()
         if identity is None:
             return 0
-        self.notifications.append(Notification(identity.platform, identity.chat_id, Text(html)))
+        self.notifications.append(Notification(identity.platform, identity.chat_id, reply))
         return 1
 
     def invitation(self, code: str) -> list[str]:

@@ -25,3 +25,13 @@ def one_line(text: str) -> str:
     """Typed free text as one tidy line: NFC, control characters dropped, whitespace collapsed."""
     kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in nfc(text or ""))
     return " ".join(kept.split())
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word with "…" when longer."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:.") + "…"

@@ -1,5 +1,6 @@
 """/dangky: write the yearly pledge section by section, review, submit, download it as DOCX;
-at year end, assess it commitment by commitment. The draft is saved at every step."""
+the unit's breakthrough task is shown so the pledge can refer to it; at year end the
+self-assessment (handlers/assessment.py). The draft is saved at every step."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ from typing import Any
 from bot.catalog import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option
-from bot.models import AssessmentStatus, Member, Pledge, PledgeStatus, Unit
-from bot.pledgebook import RESULTS, sections_for
+from bot.models import AssessmentStatus, Member, Pledge, PledgeStatus
+from bot.pledgebook import sections_for
 from bot.services import campaigns, pledges
-from bot.services.members import group_key
-from bot.services.pledge_docx import PledgeSheet, render_pledge_docx
 from bot.services.pledges import Edit
-from bot.texts import Raw
 from bot.textutil import fold, one_line
 from bot.timefmt import fmt_date, fmt_datetime
+from handlers import assessment, member_docs
+from handlers.breakthroughs import member_lines
+from handlers.member_docs import rating_label
 
 router = Router("pledge")
 
@@ -24,11 +25,6 @@ HOME = "home"
 SECTION = "section"
 TIMELINE = "timeline"
 REVIEW = "review"
-ASSESS = "assess"
-ASSESS_NOTE = "assess_note"
-ASSESS_REVIEW = "assess_review"
-
-MAX_NOTE_CHARS = 300
 
 
 # --- who, which campaign, which pledge ---------------------------------------------------------
@@ -134,6 +130,11 @@ def _home(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) ->
         lines.append(assess)
         if pledge.assessment_status != AssessmentStatus.CONFIRMED:
             options.append(Option(ctx.t("pledge.assess"), "assess"))
+    if _assessment_sent(pledge):
+        options.append(Option(ctx.t("pledge.assess_download"), "assess_docx"))
+    task = member_lines(ctx, _member(ctx), campaign.id)
+    if task:
+        lines += ["", *task]
     if pledge.content is None and not started and editable is Edit.OK:
         lines += ["", ctx.t("pledge.intro")]
     if not options:
@@ -144,6 +145,11 @@ def _home(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) ->
     ctx.ask("\n".join(lines), options)
 
 
+def _assessment_sent(pledge: Pledge) -> bool:
+    sent = (AssessmentStatus.SUBMITTED, AssessmentStatus.CONFIRMED)
+    return bool(pledge.assessment) and pledge.assessment_status in sent
+
+
 def _started(ctx: Context, pledge: Pledge) -> bool:
     return any(pledges.items(pledge.draft, s) for s in sections_for(_member(ctx).group))
 
@@ -152,7 +158,8 @@ def _assessment_line(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str | No
     """The self-assessment's state, when it is open (or already done)."""
     status = pledge.assessment_status
     if status == AssessmentStatus.CONFIRMED:
-        return ctx.t("pledge.assess_confirmed", rating=rating_label(ctx, pledge.rating))
+        confirmed = pledge.rating_confirmed or pledge.rating
+        return ctx.t("pledge.assess_confirmed", rating=rating_label(ctx, confirmed))
     if pledge.first_submitted_at is None:
         return None
     if not pledges.assessment_open(rule, ctx.now, ctx.settings.tz):
@@ -162,13 +169,6 @@ def _assessment_line(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str | No
     if status == AssessmentStatus.RETURNED:
         return ctx.t("pledge.assess_returned", comment=pledge.assessment_comment or "")
     return ctx.t("pledge.assess_open")
-
-
-def rating_label(ctx: Context, rating: str | None) -> str:
-    for level in ctx.content.catalog.pledges.rating.levels:
-        if level.id == rating:
-            return str(level.label)
-    return rating or "—"
 
 
 @router.step(HOME)
@@ -195,12 +195,16 @@ def on_home(ctx: Context) -> None:
         _home(ctx, campaign, rule, pledge)
         return
     if choice == "docx" and pledge.content is not None:
-        _send_docx(ctx, campaign, pledge)
+        member_docs.send_pledge(ctx, campaign.year, pledge, _member(ctx))
+        ctx.finish()
+        return
+    if choice == "assess_docx" and _assessment_sent(pledge):
+        member_docs.send_assessment(ctx, campaign.year, pledge, _member(ctx))
         ctx.finish()
         return
     if choice == "assess" and _assessment_line(ctx, rule, pledge) is not None:
         status = pledge.assessment_status
-        _assess_next(ctx, campaign, pledge, restart=status == AssessmentStatus.RETURNED)
+        assessment.begin(ctx, campaign, pledge, restart=status == AssessmentStatus.RETURNED)
         return
     ctx.say("admin.need_choice")
     _home(ctx, campaign, rule, pledge)
@@ -491,205 +495,4 @@ def _submit(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) 
         at=fmt_datetime(done.at, ctx.settings.tz),
         timing=timing,
     )
-    _send_docx(ctx, campaign, pledge)
-
-
-# --- the DOCX -----------------------------------------------------------------------------------
-
-
-def sheet(ctx: Context, campaign: Campaign, pledge: Pledge, member: Member) -> PledgeSheet:
-    """The printable form of a submitted pledge (and its self-assessment, if any)."""
-    doc = pledge.content or {}
-    group = str(doc.get("_group") or member.group)
-    unit = ctx.session.get(Unit, member.unit_id)
-    parent = ctx.session.get(Unit, unit.parent_id) if unit and unit.parent_id else None
-    sections = [
-        (
-            ctx.t("pledge.docx_section", n=_ROMAN[n], title=ctx.t(f"pledge.sections.{s}").upper()),
-            [i["text"] for i in pledges.items(doc, s)],
-        )
-        for n, s in enumerate(sections_for(group))
-    ]
-    tz = ctx.settings.tz
-    status = [ctx.t("pledge.docx_submitted", at=fmt_date(pledge.submitted_at, tz))]
-    status.append(ctx.t("pledge.late" if pledge.late else "pledge.on_time"))
-    if pledge.status == PledgeStatus.APPROVED:
-        status.append(ctx.t("pledge.docx_approved", at=fmt_date(pledge.reviewed_at, tz)))
-    assessment = None
-    rating = None
-    if pledge.assessment and pledge.assessment_status in ("submitted", "confirmed"):
-        assessment = [
-            (
-                str(row.get("text", "")),
-                ctx.t(f"pledge.results.{row.get('result')}"),
-                str(row.get("note") or ""),
-            )
-            for row in pledge.assessment
-        ]
-        rating = rating_label(ctx, pledge.rating)
-    submitted = (pledge.submitted_at or ctx.now).astimezone(tz).date()
-    return PledgeSheet(
-        year=campaign.year,
-        full_name=member.full_name or "",
-        unit_name=unit.name if unit else "",
-        parent_unit_name=parent.name if parent else None,
-        group_label=ctx.t(group_key(group)),
-        party_member=member.party_member,
-        sections=sections,
-        timeline=str(doc.get("timeline") or ""),
-        place="",
-        signed_on=submitted,
-        status_line=" · ".join(status),
-        assessment=assessment,
-        rating_label=rating,
-        reference=f"DK-{campaign.year}-{pledge.id:06d}",
-    )
-
-
-_ROMAN = ("I", "II", "III", "IV", "V", "VI")
-
-
-def _send_docx(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
-    data = render_pledge_docx(sheet(ctx, campaign, pledge, _member(ctx)))
-    ctx.document(
-        data,
-        f"ban-dang-ky-{campaign.year}-{pledge.id}.docx",
-        ctx.t("pledge.docx_caption", year=campaign.year),
-    )
-
-
-# --- year-end self-assessment -------------------------------------------------------------------
-
-
-def _assess_next(ctx: Context, campaign: Campaign, pledge: Pledge, *, restart: bool) -> None:
-    """Ask about the next commitment not yet assessed, or show the summary."""
-    items = pledges.commitments(pledge.content)
-    rows = [] if restart else list(pledge.assessment or [])
-    if restart:
-        pledges.save_assessment(ctx.session, pledge, [], ctx.now)
-    if not items:
-        ctx.finish()
-        ctx.say("pledge.assess_nothing")
-        return
-    if len(rows) >= len(items):
-        _assess_summary(ctx, campaign, pledge)
-        return
-    n = len(rows)
-    options = [Option(ctx.t(f"pledge.results_button.{r}"), f"r:{r}") for r in RESULTS]
-    ctx.begin(router.name, ASSESS, {"campaign": campaign.id, "n": n})
-    ctx.ask(ctx.t("pledge.assess_item", n=n + 1, total=len(items), text=items[n]), options)
-
-
-@router.step(ASSESS)
-def on_assess(ctx: Context) -> None:
-    loaded = _load(ctx)
-    if loaded is None:
-        return
-    campaign, _rule, pledge = loaded
-    items = pledges.commitments(pledge.content)
-    rows = list(pledge.assessment or [])
-    n = int(ctx.data.get("n", -1))
-    result = (ctx.choice or "").removeprefix("r:")
-    if n != len(rows) or n >= len(items):
-        _assess_next(ctx, campaign, pledge, restart=False)
-        return
-    if result not in RESULTS:
-        ctx.say("admin.need_choice")
-        _assess_next(ctx, campaign, pledge, restart=False)
-        return
-    ctx.begin(router.name, ASSESS_NOTE, {"campaign": campaign.id, "n": n, "result": result})
-    ctx.ask(ctx.t("pledge.ask_note"), [Option(ctx.t("pledge.skip_note"), "skip")])
-
-
-@router.step(ASSESS_NOTE)
-def on_assess_note(ctx: Context) -> None:
-    loaded = _load(ctx)
-    if loaded is None:
-        return
-    campaign, _rule, pledge = loaded
-    items = pledges.commitments(pledge.content)
-    rows = list(pledge.assessment or [])
-    n = int(ctx.data.get("n", -1))
-    if n != len(rows) or n >= len(items):
-        _assess_next(ctx, campaign, pledge, restart=False)
-        return
-    note = ""
-    if ctx.choice != "skip":
-        note = one_line(ctx.text)
-        if not note or len(note) > MAX_NOTE_CHARS:
-            key = "pledge.note_empty" if not note else "pledge.own_too_long"
-            ctx.say(key, length=len(note), limit=MAX_NOTE_CHARS)
-            ctx.ask(ctx.t("pledge.ask_note"), [Option(ctx.t("pledge.skip_note"), "skip")])
-            return
-    rows.append({"text": items[n], "result": ctx.data.get("result"), "note": note})
-    pledges.save_assessment(ctx.session, pledge, rows, ctx.now)
-    _assess_next(ctx, campaign, pledge, restart=False)
-
-
-def assessment_lines(ctx: Context, rows: list[dict[str, Any]]) -> list[str]:
-    """Each commitment with its result and note, as the member and the officer read them."""
-    return [
-        ctx.t(
-            "pledge.assess_line",
-            n=k,
-            text=row.get("text", ""),
-            result=ctx.t(f"pledge.results.{row.get('result')}"),
-            note=Raw(ctx.t("pledge.assess_note_part", note=row["note"]) if row.get("note") else ""),
-        )
-        for k, row in enumerate(rows, 1)
-    ]
-
-
-def _assess_summary(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
-    rows = pledge.assessment or []
-    rating = ctx.content.catalog.pledges.rating
-    results = [str(r.get("result")) for r in rows]
-    level = rating.rate(results)
-    lines = [ctx.t("pledge.assess_summary_title", year=campaign.year)]
-    lines += assessment_lines(ctx, rows)
-    lines += [
-        "",
-        ctx.t("pledge.assess_rating", percent=rating.percent(results), rating=level.label),
-    ]
-    ctx.say_html("\n".join(lines))
-    ctx.begin(router.name, ASSESS_REVIEW, {"campaign": campaign.id, "rating": level.id})
-    ctx.ask(
-        ctx.t("pledge.assess_review_ask"),
-        [
-            Option(ctx.t("pledge.assess_send"), "send"),
-            Option(ctx.t("pledge.assess_redo"), "redo"),
-            Option(ctx.t("pledge.save_later"), "later"),
-        ],
-    )
-
-
-@router.step(ASSESS_REVIEW)
-def on_assess_review(ctx: Context) -> None:
-    loaded = _load(ctx)
-    if loaded is None:
-        return
-    campaign, rule, pledge = loaded
-    rows = pledge.assessment or []
-    complete = len(rows) >= len(pledges.commitments(pledge.content)) > 0
-    if ctx.choice == "redo":
-        _assess_next(ctx, campaign, pledge, restart=True)
-        return
-    if ctx.choice == "later":
-        ctx.finish()
-        ctx.say("pledge.assess_saved")
-        return
-    if ctx.choice == "send" and complete:
-        if not pledges.assessment_open(rule, ctx.now, ctx.settings.tz):
-            ctx.finish()
-            ctx.say("pledge.assess_closed")
-            return
-        level = ctx.content.catalog.pledges.rating.rate([str(r.get("result")) for r in rows])
-        pledges.submit_assessment(ctx.session, pledge, level.id, ctx.now)
-        ctx.finish()
-        ctx.say("pledge.assess_sent", rating=level.label)
-        return
-    if not complete:
-        _assess_next(ctx, campaign, pledge, restart=False)
-        return
-    ctx.say("admin.need_choice")
-    _assess_summary(ctx, campaign, pledge)
+    member_docs.send_pledge(ctx, campaign.year, pledge, _member(ctx))

@@ -1,10 +1,11 @@
-"""/baocao: the periodic report of the caller's scope, as an XLSX of the figures and a DOCX
-skeleton of the report outline. Officers report on their subtrees; admins on everything or on
-any unit. Every export is in the audit log."""
+"""/baocao: the periodic report of the caller's scope, as an XLSX of the figures (with the
+appendix tables) and the report as a DOCX ready to sign. Officers report on their subtrees;
+admins on everything or on any unit. Every export is in the audit log."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from bot.catalog import Campaign
 from bot.flow import Context, Router
@@ -12,14 +13,14 @@ from bot.messages import Option
 from bot.models import RoleName, Unit
 from bot.services import audit, campaigns, reports
 from handlers import unitpick
-from handlers.stats import View
-from handlers.stats import _views as views  # the scopes /thongke offers: the same here
+from handlers.scopes import View, views  # the scopes /thongke offers: the same here
 
 logger = logging.getLogger(__name__)
 
 router = Router("report")
 
 SCOPE = "scope"
+FILE_LIFE = timedelta(days=1)  # where files go by link (Zalo), an officer's report expires soon
 PICK = "pick"
 PICK_UNIT = "pick_unit"
 VIEW = "view:"
@@ -107,11 +108,13 @@ def _export(ctx: Context, top: Unit | None, campaign: Campaign) -> None:
         report.xlsx,
         f"{stem}.xlsx",
         ctx.t("report.xlsx_caption", scope=scope, year=campaign.year),
+        ttl=FILE_LIFE,
     )
     ctx.document(
         report.docx,
         f"{stem}.docx",
         ctx.t("report.docx_caption", scope=scope, year=campaign.year),
+        ttl=FILE_LIFE,
     )
     ctx.say("report.ready", members=report.members, units=report.units)
     unit_id = top.id if top is not None else None

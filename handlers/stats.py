@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import charts
-from bot.catalog import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option, to_plain
 from bot.models import RoleName, Unit
@@ -26,7 +25,7 @@ from bot.services import pledges, stats, units
 from bot.services.stats import StatsTree, UnitFigures
 from bot.timefmt import fmt_date, fmt_datetime
 from handlers.pledge import deadline_text
-from handlers.review import scopes
+from handlers.scopes import View, views
 
 logger = logging.getLogger(__name__)
 
@@ -44,35 +43,8 @@ SNAPSHOT_SECONDS = 120  # how long the buttons reuse the figures of the last /th
 SNAPSHOTS_KEPT = 16
 
 
-@dataclass(frozen=True)
-class View:
-    """What one /thongke covers: a campaign and a top unit (None: every unit, for an admin whose
-    trees all share one campaign)."""
-
-    campaign: Campaign
-    rule: PledgeRule
-    top: Unit | None
-
-    @property
-    def key(self) -> str:
-        return f"{self.campaign.id}:{self.top.id if self.top is not None else '*'}"
-
-    def covers(self, unit: Unit) -> bool:
-        return self.top is None or unit.path.startswith(self.top.path)
-
-
-def _views(ctx: Context) -> list[View]:
-    """The caller's views: an officer's units, or for an admin every tree (one view of all units
-    when every root shares the same campaign)."""
-    found = scopes(ctx)
-    shared = len(found) > 1 and len({s.campaign.id for s in found}) == 1
-    if ctx.actor.is_admin and shared and len(found) == len(units.children(ctx.session, None)):
-        return [View(found[0].campaign, found[0].rule, None)]
-    return [View(s.campaign, s.rule, s.unit) for s in found]
-
-
 def _find(ctx: Context, key: object) -> View | None:
-    return next((v for v in _views(ctx) if v.key == key), None)
+    return next((v for v in views(ctx) if v.key == key), None)
 
 
 # --- figures kept for the buttons ---------------------------------------------------------------
@@ -156,6 +128,8 @@ def _values(f: UnitFigures) -> dict[str, str]:
         "rate": _pct(f.pass_rate_pct),
         "avg": _pct(f.avg_score_pct),
         "studied": _n(f.studied),
+        "checked_in": _n(f.checked_in),
+        "studied_any": _n(f.studied_any),
     }
 
 
@@ -174,6 +148,7 @@ def _total_block(ctx: Context, f: UnitFigures, unit_count: int) -> list[str]:
         ),
         ctx.t("stats.quiz" if f.quiz_takers else "stats.quiz_none", **v),
         ctx.t("stats.studied", **v),
+        ctx.t("stats.checked_in", **v),
     ]
 
 
@@ -373,8 +348,8 @@ def _chart(ctx: Context, view: View) -> None:
 @router.command("thongke", role=RoleName.OFFICER)
 def begin(ctx: Context) -> None:
     """Totals, then each child unit; `/thongke MÃ_ĐƠN_VỊ` opens that unit directly."""
-    views = _views(ctx)
-    if not views:
+    found = views(ctx)
+    if not found:
         ctx.say("stats.no_campaign")
         return
     code = ctx.args.strip()
@@ -383,15 +358,15 @@ def begin(ctx: Context) -> None:
         if unit is None:
             ctx.say("stats.unknown_unit", code=_cut(code, 50))
             return
-        view = next((v for v in views if v.covers(unit)), None)
+        view = next((v for v in found if v.covers(unit)), None)
         if view is None:
             logger.info("stats: unit out of scope refused unit=%s actor=%s", unit.id, ctx.actor.ref)
             ctx.say("stats.out_of_scope")
             return
         _show(ctx, view, unit.id, fresh=True)
         return
-    if len(views) == 1:
-        _show(ctx, views[0], None, fresh=True)
+    if len(found) == 1:
+        _show(ctx, found[0], None, fresh=True)
         return
     ctx.begin(router.name, PICK, {})
     options = [
@@ -399,7 +374,7 @@ def begin(ctx: Context) -> None:
             _cut(v.top.name if v.top else ctx.t("stats.all_units"), LABEL_CHARS * 2),
             f"view:{v.key}",
         )
-        for v in views[:20]
+        for v in found[:20]
     ]
     ctx.ask(ctx.t("stats.pick_scope"), options)
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import db
-from bot.calendar import Event
+from bot.calendar import EXAMPLE_CHARS, Event
 from bot.catalog import Campaign, ReportDeadline
 from bot.config import Settings
 from bot.content import Content
@@ -30,7 +30,8 @@ from bot.models import (
     RoleName,
     Unit,
 )
-from bot.services import audience, files, outbox, pledges, quota, stats, units
+from bot.services import audience, examples, files, outbox, pledges, quota, stats, units
+from bot.textutil import cut
 from bot.timefmt import fmt_date
 
 logger = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ class Planner:
                     topic=topic.short_title if topic else "",
                     topic_title=topic.title if topic else "",
                     tz=self.tz,
+                    examples=self._examples(session, root, now),
                 )
                 return Broadcast(
                     kind=BroadcastKind.ANNIVERSARY,
@@ -218,6 +220,26 @@ class Planner:
 
             key = f"anniversary:{event.id}:{year}:{root.code}"
             self._once(session, report, key=key, due=due, now=now, make=post)
+
+    def _examples(self, session: Session, root: Unit, now: datetime) -> str:
+        """The tree's latest approved good examples whose person agreed, for a post's
+        {examples}; "" when there are none (the post goes out without them)."""
+        found = examples.featured(session, root=root, now=now)
+        if not found:
+            return ""
+        texts = self.content.texts
+        lines = [texts("examples.post_head")]
+        for example in found:
+            unit = session.get(Unit, example.unit_id)
+            lines.append(
+                texts(
+                    "examples.post_line",
+                    person=example.person,
+                    unit=cut(unit.name, 80) if unit is not None else "",
+                    text=cut(" ".join(examples.shown_text(example).split()), EXAMPLE_CHARS),
+                )
+            )
+        return "\n".join(lines)
 
     def _reminders(
         self, session: Session, root: Unit, campaign: Campaign, now: datetime, report: TickReport
