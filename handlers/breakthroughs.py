@@ -211,7 +211,6 @@ def on_add(ctx: Context) -> None:
         action="breakthrough_add",
         unit=unit.id,
         breakthrough=item.id,
-        kind=item.kind,
     )
     ctx.say("breakthrough.added")
     _home(ctx)
@@ -258,7 +257,6 @@ def _progress(ctx: Context, item: Breakthrough, *, done: bool, percent: int | No
         action="breakthrough_update",
         unit=item.unit_id,
         breakthrough=item.id,
-        status=item.status,
         percent=item.solved_percent,
     )
     ctx.say("breakthrough.updated")
@@ -283,14 +281,7 @@ def on_item(ctx: Context) -> None:
             typed_numbers=False,
         )
     elif ctx.choice == "delete":
-        ctx.goto(DELETE)
-        ctx.ask(
-            ctx.t("breakthrough.ask_delete", text=item.text),
-            [
-                Option(ctx.t("breakthrough.delete_yes"), "yes", exact=True),
-                Option(ctx.t("review.comment_back"), "back"),
-            ],
-        )
+        _ask_delete(ctx, item)
     else:
         ctx.say("admin.need_choice")
         _ask_item(ctx, item)
@@ -313,14 +304,29 @@ def on_percent(ctx: Context) -> None:
     _progress(ctx, item, done=False, percent=percent)
 
 
+def _ask_delete(ctx: Context, item: Breakthrough) -> None:
+    ctx.goto(DELETE)
+    ctx.ask(
+        ctx.t("breakthrough.ask_delete", text=item.text),
+        [
+            Option(ctx.t("breakthrough.delete_yes"), "yes", exact=True),
+            Option(ctx.t("review.comment_back"), "back"),
+        ],
+    )
+
+
 @router.step(DELETE)
 def on_delete(ctx: Context) -> None:
     current = _current(ctx)
     if current is None:
         return
     _unit, item = current
-    if ctx.choice != "yes":
+    if ctx.choice == "back":
         _ask_item(ctx, item)
+        return
+    if ctx.choice != "yes":
+        ctx.say("admin.need_choice")
+        _ask_delete(ctx, item)
         return
     audit.record(
         ctx.session,

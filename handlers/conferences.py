@@ -364,8 +364,6 @@ def on_confirm(ctx: Context) -> None:
         action="conference_record",
         conference=row.id,
         unit=unit.id,
-        form=row.form,
-        checkin=row.checkin_code is not None,
     )
     if row.checkin_code is None:
         ctx.say("conference.saved", unit=unit.name)

@@ -81,17 +81,21 @@ def on_home(ctx: Context) -> None:
         if model is None:
             ctx.say("admin.need_choice")
             return
-        ctx.data["model"] = model.id
-        ctx.goto(DELETE)
-        ctx.ask(
-            ctx.t("models.ask_delete", name=model.name),
-            [
-                Option(ctx.t("models.delete_yes"), "yes", exact=True),
-                Option(ctx.t("review.comment_back"), "back"),
-            ],
-        )
+        _ask_delete(ctx, model)
     else:
         ctx.say("admin.need_choice")
+
+
+def _ask_delete(ctx: Context, model: GoodModel) -> None:
+    ctx.data["model"] = model.id
+    ctx.goto(DELETE)
+    ctx.ask(
+        ctx.t("models.ask_delete", name=model.name),
+        [
+            Option(ctx.t("models.delete_yes"), "yes", exact=True),
+            Option(ctx.t("review.comment_back"), "back"),
+        ],
+    )
 
 
 def _model(ctx: Context, raw: object) -> GoodModel | None:
@@ -105,10 +109,16 @@ def _model(ctx: Context, raw: object) -> GoodModel | None:
 @router.step(DELETE)
 def on_delete(ctx: Context) -> None:
     model = _model(ctx, ctx.data.get("model"))
-    if ctx.choice != "yes" or model is None:
-        if ctx.choice == "yes":
-            ctx.say("models.gone")
+    if model is None:
+        ctx.say("models.gone")
         begin(ctx)
+        return
+    if ctx.choice == "back":
+        begin(ctx)
+        return
+    if ctx.choice != "yes":
+        ctx.say("admin.need_choice")
+        _ask_delete(ctx, model)
         return
     audit.record(
         ctx.session, actor=ctx.actor.ref, action="model_delete", model=model.id, unit=model.unit_id
@@ -276,7 +286,6 @@ def on_confirm(ctx: Context) -> None:
         action="model_record",
         model=model.id,
         unit=unit.id,
-        replicated=model.replicated,
     )
     ctx.finish()
     ctx.say("models.saved", name=model.name, annex=6 if model.replicated else 5)

@@ -171,7 +171,6 @@ def _decide(
         action=action,
         example=example.id,
         unit=example.unit_id,
-        edited=edited is not None,
     )
     ctx.say(f"review_example.{'approved' if approve else 'declined'}", person=example.person)
     if example.submitted_by is not None:

@@ -466,9 +466,7 @@ def _annex_sheet(
     for values in rows:
         ws.append(
             [
-                v
-                if isinstance(v, Cell)
-                else _cell(ws, v, align=_WRAP_CENTER if i == 0 else _WRAP)
+                v if isinstance(v, Cell) else _cell(ws, v, align=_WRAP_CENTER if i == 0 else _WRAP)
                 for i, v in enumerate(values)
             ]
         )
