@@ -254,3 +254,15 @@ def test_a_member_cannot_record_conferences(capp) -> None:  # type: ignore[no-un
     assert "chỉ dành cho cán bộ công đoàn" in member.last_text()
     member.say("HN12345")  # not a code's shape, typed with nothing open
     assert "chưa hiểu" in member.last_text().lower()
+
+
+def test_help_lists_the_new_commands_by_role(capp, officer) -> None:  # type: ignore[no-untyped-def]
+    officer.say("/trogiup")
+    text = officer.last_text()
+    for command in ("/hoinghi", "/dotpha", "/guongtot", "/duyet", "/baocao"):
+        assert command in text, command
+    member = MemoryChat(capp.engine, "651")
+    add_member(capp, "Đoàn Viên", "CDCS-MN-HM", "651")
+    member.say("/trogiup")
+    assert "/guongtot" in member.last_text()
+    assert "/hoinghi" not in member.last_text() and "/dotpha" not in member.last_text()

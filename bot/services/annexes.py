@@ -7,7 +7,8 @@ is not known to the bot and is left to the officer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, or_
 from sqlmodel import Session, col, select
@@ -124,9 +125,10 @@ def _party_studied(session: Session, campaign: Campaign, top: Unit | None) -> in
     return int(session.exec(query).one())
 
 
-def _examples(session: Session, top: Unit | None, year: int) -> int:
-    start = datetime(year, 1, 1, tzinfo=UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+def _examples(session: Session, top: Unit | None, year: int, tz: ZoneInfo) -> int:
+    """Good examples of the scope approved in the year (local time)."""
+    start = datetime(year, 1, 1, tzinfo=tz)
+    end = datetime(year + 1, 1, 1, tzinfo=tz)
     query = (
         select(func.count())
         .select_from(GoodExample)
@@ -149,6 +151,7 @@ def collect(
     top: Unit | None,
     studied: int,
     party_total: int,
+    tz: ZoneInfo,
 ) -> Annexes:
     """The appendix figures of `top`'s subtree (None: every unit) for the campaign's plan;
     `studied` and `party_total` come from the stats of the same scope."""
@@ -195,5 +198,5 @@ def collect(
         issues=[item(b, u) for b, u in items if b.kind == BreakthroughKind.ISSUE],
         new_models=[model(m, u) for m, u in models if not m.replicated],
         replicated=[model(m, u) for m, u in models if m.replicated],
-        examples=_examples(session, top, campaign.year),
+        examples=_examples(session, top, campaign.year, tz),
     )

@@ -56,6 +56,7 @@ def build(
             top=top,
             studied=tree.total.studied,
             party_total=tree.total.party_members,
+            tz=tz,
         ),
         tz=tz,
         now=now,
