@@ -28,7 +28,10 @@ MAX_IMAGE = 5 * 1024 * 1024
 ROUND_EVERY = 5  # 135 năm, 80 năm: the solemn variant
 
 # Every placeholder a post may use, and the longest value it can take (for the length check):
-# the topic's short_title and title are limited to 40 and 300 characters in bot/topics.py.
+# the topic's short_title and title are limited to 40 and 300 characters in bot/topics.py;
+# {examples} is the block of up to three good examples of the tree (scheduler/jobs.py: each
+# cut to EXAMPLE_CHARS), or nothing when the tree has none.
+EXAMPLE_CHARS = 280
 PLACEHOLDERS: dict[str, int] = {
     "count": 4,
     "year": 4,
@@ -36,7 +39,9 @@ PLACEHOLDERS: dict[str, int] = {
     "topic_title": 300,
     "name": 200,
     "date": 10,
+    "examples": 1700,
 }
+_BLANK_LINES = re.compile(r"\n{3,}")
 ALLOWED_TAGS = ("b", "i", "u", "s", "code")
 
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
@@ -95,9 +100,18 @@ class Calendar:
         return next((e for e in self.events if e.id == event_id), None)
 
     def render(
-        self, event: Event, year: int, *, topic: str, topic_title: str, tz: ZoneInfo
+        self,
+        event: Event,
+        year: int,
+        *,
+        topic: str,
+        topic_title: str,
+        tz: ZoneInfo,
+        examples: str = "",
     ) -> tuple[str, bytes | None]:
-        """The post as Telegram HTML (the values put in are escaped) and its image, if any."""
+        """The post as Telegram HTML (the values put in are escaped; `examples` is HTML built
+        from the texts already) and its image, if any. Without examples, the paragraph that
+        would hold them goes."""
         post = self.posts[event.post]
         template = post.text
         if post.round_text is not None and event.is_round(year):
@@ -110,7 +124,9 @@ class Calendar:
             "name": event.name,
             "date": f"{event.occurrence(year, tz):%d/%m/%Y}",
         }
-        return template.format(**{k: escape(v) for k, v in values.items()}), post.image
+        filled = {k: escape(v) for k, v in values.items()}
+        text = template.format(**filled, examples=examples.strip())
+        return _BLANK_LINES.sub("\n\n", text).strip(), post.image
 
     def upcoming(
         self, after: datetime.datetime, tz: ZoneInfo, limit: int = 5

@@ -32,6 +32,7 @@ CANCEL_COMMAND = "huy"
 HELP_COMMAND = "trogiup"
 START_COMMAND = "start"
 _MAX_TEXT = 4000  # longer input is cut before any handler sees it
+_CODE_CHARS = 20  # a registered member's short text outside any flow may be a code for /start
 
 
 class StateConflict(Exception):
@@ -301,9 +302,11 @@ class Engine:
                 self._show_again(ctx, pending, labels, exact)
                 return
         if ctx.state.flow is None:
-            if ctx.actor.member is None and START_COMMAND in self.commands:
+            if START_COMMAND in self.commands and (
+                ctx.actor.member is None or len(text) <= _CODE_CHARS
+            ):
                 # a first message from someone unregistered starts registration; a code typed
-                # alone (a unit's, as the invitation says) works like `/start CODE`
+                # alone (a unit's or a conference's, as invitations say) works like `/start CODE`
                 self._dispatch_command(ctx, START_COMMAND, text if len(text) <= 50 else "")
                 return
             ctx.say("engine.unknown_input")

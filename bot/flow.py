@@ -166,6 +166,10 @@ class Context:
     def notify(self, member_id: int, html: str) -> int:
         """Tell another member something, on the app they wrote from last; returns the chats
         reached (0 or 1)."""
+        return self.notify_reply(member_id, Text(html))
+
+    def notify_reply(self, member_id: int, reply: Reply) -> int:
+        """Send another member any reply (a text, a document), as `notify` does."""
         identity = self.session.exec(
             select(Identity)
             .where(Identity.member_id == member_id, Identity.blocked == False)  # noqa: E712
@@ -176,7 +180,7 @@ class Context:
         ).first()
         if identity is None:
             return 0
-        self.notifications.append(Notification(identity.platform, identity.chat_id, Text(html)))
+        self.notifications.append(Notification(identity.platform, identity.chat_id, reply))
         return 1
 
     def invitation(self, code: str) -> list[str]:

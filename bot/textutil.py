@@ -30,3 +30,13 @@ def one_line(text: str) -> str:
 def has_emoji(text: str) -> bool:
     """Pictographs (🙂 ✅ 💪): fine in a chat, boxes or nothing on a printed document."""
     return any(ord(c) >= 0x1F000 or 0x2600 <= ord(c) <= 0x27BF or c in "\ufe0f\u200d" for c in text)
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word with "…" when longer."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:.") + "…"

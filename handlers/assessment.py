@@ -1,7 +1,8 @@
 """The year-end self-assessment of a pledge (/dangky → "Tự đánh giá cuối năm"): each "làm theo"
 and "nêu gương" commitment done, partly done or not, with a note; the rating it proposes; sent for
-an officer to confirm in /duyet. Open from the plan's `assessment_opens`, also for last year's
-plan until its window closes. Every answer is saved at once."""
+an officer to confirm in /duyet; the member gets it as a DOCX when they send it. Open from the
+plan's `assessment_opens`, also for last year's plan until its window closes. Every answer is saved
+at once."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from bot.pledgebook import RESULTS
 from bot.services import pledges
 from bot.texts import Raw
 from bot.textutil import one_line
+from handlers import member_docs
+from handlers.member_docs import rating_label
 from handlers.pledgeplans import Reach, find, pledge_of
 
 router = Router("assessment")
@@ -30,7 +33,8 @@ def status_line(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str | None:
     """The self-assessment's state, when it is open (or already done)."""
     status = pledge.assessment_status
     if status == AssessmentStatus.CONFIRMED:
-        return ctx.t("pledge.assess_confirmed", rating=rating_label(ctx, pledge.rating))
+        confirmed = pledge.rating_confirmed or pledge.rating
+        return ctx.t("pledge.assess_confirmed", rating=rating_label(ctx, confirmed))
     if pledge.first_submitted_at is None:
         return None
     if not pledges.assessment_open(rule, ctx.now, ctx.settings.tz):
@@ -40,13 +44,6 @@ def status_line(ctx: Context, rule: PledgeRule, pledge: Pledge) -> str | None:
     if status == AssessmentStatus.RETURNED:
         return ctx.t("pledge.assess_returned", comment=pledge.assessment_comment or "")
     return ctx.t("pledge.assess_open")
-
-
-def rating_label(ctx: Context, rating: str | None) -> str:
-    for level in ctx.content.catalog.pledges.rating.levels:
-        if level.id == rating:
-            return str(level.label)
-    return rating or "—"
 
 
 def start(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
@@ -191,6 +188,9 @@ def on_assess_review(ctx: Context) -> None:
         pledges.submit_assessment(ctx.session, pledge, level.id, ctx.now)
         ctx.finish()
         ctx.say("pledge.assess_sent", rating=level.label)
+        member = ctx.actor.member
+        assert member is not None
+        member_docs.send_assessment(ctx, campaign.year, pledge, member)  # the signed copy
         return
     if not complete:
         _assess_next(ctx, campaign, pledge, restart=False)

@@ -121,6 +121,16 @@ def on_text(ctx: Context) -> None:
     _ask_target(ctx)
 
 
+def compose_from(ctx: Context, text: str, photo: bytes | None) -> None:
+    """An announcement prepared elsewhere (an approved good example): choose the units, preview,
+    send or schedule it as any other."""
+    ctx.begin(router.name, COMPOSE)
+    ctx.data["text"] = clean_text(text)[:MAX_CHARS]
+    if photo is not None and len(photo) <= MAX_PHOTO_BYTES:
+        ctx.data["photo"] = base64.b64encode(photo).decode("ascii")
+    _ask_target(ctx)
+
+
 def _ask_target(ctx: Context) -> None:
     options: list[Option] = []
     for unit in _roots(ctx):

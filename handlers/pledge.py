@@ -1,28 +1,28 @@
 """/dangky: write the yearly pledge section by section, review, submit, download it as DOCX;
-at year end, assess it commitment by commitment. The draft is saved at every step."""
+the unit's breakthrough task is shown so the pledge can refer to it; at year end the
+self-assessment (handlers/assessment.py). The draft is saved at every step."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.campaign import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option
-from bot.models import AssessmentStatus, Member, Pledge, PledgeStatus, Unit
+from bot.models import AssessmentStatus, Member, Pledge, PledgeStatus
 from bot.pledgebook import sections_for
 from bot.services import pledges
-from bot.services.members import group_key
 from bot.services.pledges import Edit
 from bot.textutil import fold, has_emoji, one_line
 from bot.timefmt import fmt_date, fmt_datetime
-from handlers.assessment import assessment_lines, rating_label, status_line
+from handlers import member_docs
+from handlers.assessment import assessment_lines, status_line
 from handlers.assessment import start as start_assessment
+from handlers.breakthroughs import member_lines
+from handlers.member_docs import rating_label
 from handlers.planhints import no_plan
 from handlers.pledgeplans import Reach, find, member, pledge_of, reachable
-
-if TYPE_CHECKING:
-    from bot.services.pledge_docx import PledgeSheet
 
 router = Router("pledge")
 
@@ -32,7 +32,7 @@ TIMELINE = "timeline"
 REVIEW = "review"
 CONFIRM_REMOVE = "confirm_remove"
 
-__all__ = ["assessment_lines", "deadline_text", "rating_label", "render", "router", "sheet"]
+__all__ = ["assessment_lines", "deadline_text", "rating_label", "render", "router"]
 
 
 # --- who, which campaign, which pledge ---------------------------------------------------------
@@ -129,6 +129,11 @@ def _home(ctx: Context, reach: Reach, pledge: Pledge, others: list[Reach] | None
         lines.append(ctx.t("pledge.other_plan", year=other.campaign.year))
         label = ctx.t("pledge.open_other", year=other.campaign.year)
         options.append(Option(label, f"plan:{other.campaign.id}"))
+    if _assessment_sent(pledge):
+        options.append(Option(ctx.t("pledge.assess_download"), "assess_docx"))
+    task = member_lines(ctx, member(ctx), campaign.id)
+    if task:
+        lines += ["", *task]
     writable = bool(options) and options[0].data == "write"
     if writable and pledge.content is None and not _started(ctx, pledge):
         lines += ["", ctx.t("pledge.intro")]
@@ -138,6 +143,11 @@ def _home(ctx: Context, reach: Reach, pledge: Pledge, others: list[Reach] | None
         return
     ctx.begin(router.name, HOME, {"campaign": campaign.id})
     ctx.ask("\n".join(lines), options)
+
+
+def _assessment_sent(pledge: Pledge) -> bool:
+    sent = (AssessmentStatus.SUBMITTED, AssessmentStatus.CONFIRMED)
+    return bool(pledge.assessment) and pledge.assessment_status in sent
 
 
 def _started(ctx: Context, pledge: Pledge) -> bool:
@@ -180,7 +190,11 @@ def on_home(ctx: Context) -> None:
         _home(ctx, reach, pledge)
         return
     if choice == "docx" and pledge.content is not None:
-        _send_docx(ctx, campaign, pledge)
+        member_docs.send_pledge(ctx, campaign.year, pledge, _member(ctx))
+        ctx.finish()
+        return
+    if choice == "assess_docx" and _assessment_sent(pledge):
+        member_docs.send_assessment(ctx, campaign.year, pledge, _member(ctx))
         ctx.finish()
         return
     if choice == "assess" and status_line(ctx, rule, pledge) is not None:
@@ -548,72 +562,4 @@ def _submit(ctx: Context, campaign: Campaign, rule: PledgeRule, pledge: Pledge) 
         at=fmt_datetime(done.at, ctx.settings.tz),
         timing=timing,
     )
-    _send_docx(ctx, campaign, pledge)
-
-
-# --- the DOCX -----------------------------------------------------------------------------------
-
-
-def sheet(ctx: Context, campaign: Campaign, pledge: Pledge, member: Member) -> PledgeSheet:
-    """The printable form of a submitted pledge (and its self-assessment, if any)."""
-    from bot.services.pledge_docx import PledgeSheet  # python-docx: loaded when a file is made
-
-    doc = pledge.content or {}
-    group = str(doc.get("_group") or member.group)
-    unit = ctx.session.get(Unit, member.unit_id)
-    parent = ctx.session.get(Unit, unit.parent_id) if unit and unit.parent_id else None
-    sections = [
-        (
-            ctx.t("pledge.docx_section", n=_ROMAN[n], title=ctx.t(f"pledge.sections.{s}").upper()),
-            [i["text"] for i in pledges.items(doc, s)],
-        )
-        for n, s in enumerate(sections_for(group))
-    ]
-    tz = ctx.settings.tz
-    status = [ctx.t("pledge.docx_submitted", at=fmt_date(pledge.submitted_at, tz))]
-    status.append(ctx.t("pledge.late" if pledge.late else "pledge.on_time"))
-    if pledge.status == PledgeStatus.APPROVED:
-        status.append(ctx.t("pledge.docx_approved", at=fmt_date(pledge.reviewed_at, tz)))
-    assessment = None
-    rating = None
-    if pledge.assessment and pledge.assessment_status in ("submitted", "confirmed"):
-        assessment = [
-            (
-                str(row.get("text", "")),
-                ctx.t(f"pledge.results.{row.get('result')}"),
-                str(row.get("note") or ""),
-            )
-            for row in pledge.assessment
-        ]
-        rating = rating_label(ctx, pledge.rating)
-    submitted = (pledge.submitted_at or ctx.now).astimezone(tz).date()
-    return PledgeSheet(
-        year=campaign.year,
-        full_name=member.full_name or "",
-        unit_name=unit.name if unit else "",
-        parent_unit_name=parent.name if parent else None,
-        group_label=ctx.t(group_key(group)),
-        party_member=member.party_member,
-        sections=sections,
-        timeline=str(doc.get("timeline") or ""),
-        place="",
-        signed_on=submitted,
-        status_line=" · ".join(status),
-        assessment=assessment,
-        rating_label=rating,
-        reference=f"DK-{campaign.year}-{pledge.id:06d}",
-    )
-
-
-_ROMAN = ("I", "II", "III", "IV", "V", "VI")
-
-
-def _send_docx(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
-    from bot.services.pledge_docx import render_pledge_docx
-
-    data = render_pledge_docx(sheet(ctx, campaign, pledge, _member(ctx)))
-    ctx.document(
-        data,
-        f"ban-dang-ky-{campaign.year}-{pledge.id}.docx",
-        ctx.t("pledge.docx_caption", year=campaign.year),
-    )
+    member_docs.send_pledge(ctx, campaign.year, pledge, member(ctx))

@@ -1,6 +1,6 @@
-"""/baocao: the periodic report of the caller's scope, as an XLSX of the figures and a DOCX
-skeleton of the report outline. Officers report on their subtrees; admins on everything or on
-any unit. Every export is in the audit log."""
+"""/baocao: the periodic report of the caller's scope, as an XLSX of the figures (with the
+appendix tables) and the report as a DOCX ready to sign. Officers report on their subtrees;
+admins on everything or on any unit. Every export is in the audit log."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ from bot.models import RoleName, Unit
 from bot.services import audit, plans
 from handlers import unitpick
 from handlers.planhints import no_plan
-from handlers.stats import View
-from handlers.stats import _views as views  # the scopes /thongke offers: the same here
+from handlers.scopes import View, views  # the scopes /thongke offers: the same here
 
 logger = logging.getLogger(__name__)
 
 router = Router("report", keep_place=False)
 
-REPORT_LINK_LIFE = timedelta(days=1)  # where files go by link: members' names are in it
 SCOPE = "scope"
+FILE_LIFE = timedelta(days=1)  # where files go by link (Zalo), an officer's report expires soon
 PICK = "pick"
 PICK_UNIT = "pick_unit"
 VIEW = "view:"
@@ -113,13 +112,13 @@ def _export(ctx: Context, top: Unit | None, campaign: Campaign) -> None:
         report.xlsx,
         f"{stem}.xlsx",
         ctx.t("report.xlsx_caption", scope=scope, year=campaign.year),
-        ttl=REPORT_LINK_LIFE,
+        ttl=FILE_LIFE,
     )
     ctx.document(
         report.docx,
         f"{stem}.docx",
         ctx.t("report.docx_caption", scope=scope, year=campaign.year),
-        ttl=REPORT_LINK_LIFE,
+        ttl=FILE_LIFE,
     )
     ctx.say("report.ready", members=report.members, units=report.units)
     unit_id = top.id if top is not None else None

@@ -1,80 +1,33 @@
-"""/duyet and /chuanop: officers review the pledges and self-assessments of their units, and see
-who has not submitted. Everything is limited to the officer's subtree (admins: every tree)."""
+"""/duyet: officers review what waits in their units, oldest first: submitted pledges,
+year-end self-assessments (confirmed as proposed, or with another rating and a reason) and good
+examples members told about (handlers/review_examples.py). Limited to the officer's subtree
+(admins: every tree); nobody reviews their own."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-
-from bot.campaign import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option
-from bot.models import (
-    Broadcast,
-    BroadcastKind,
-    BroadcastStatus,
-    Member,
-    Pledge,
-    RoleName,
-    Unit,
-)
-from bot.services import audit, plans, pledges, units
+from bot.models import Member, Pledge, RoleName, Unit
+from bot.services import audit, examples, plans, pledges, units
 from bot.services.members import group_key
 from bot.textutil import one_line
 from bot.timefmt import fmt_datetime
-from handlers.pledge import assessment_lines, deadline_text, rating_label, render
+from handlers import member_docs, review_examples
+from handlers.assessment import assessment_lines
+from handlers.member_docs import rating_label
+from handlers.pledge import render
+from handlers.scopes import Scope, paths, scopes
 
 router = Router("review")
 
 CARD = "card"
 COMMENT = "comment"
-NAMES = "names"
-NUDGE = "nudge"
+RATING = "rating"
+REASON = "reason"
 
-NAMES_INLINE = 40  # up to this many missing members are named at once; more: pick a unit
-NAMES_PER_UNIT = 200
-
-
-@dataclass(frozen=True)
-class Scope:
-    unit: Unit
-    campaign: Campaign
-    rule: PledgeRule
-    current: bool = True  # False: last year's plan, shown for its figures (no plan this year yet)
-
-
-def scopes(ctx: Context, *, figures: bool = False) -> list[Scope]:
-    """The caller's subtrees with their current plans: an officer's units, or every root for an
-    admin. A unit inside another of the caller's units is dropped, so nobody is counted twice.
-    `figures`: a tree without a current plan shows its latest one (last year's figures)."""
-    roots = units.children(ctx.session, None) if ctx.actor.is_admin else ctx.actor.officer_units
-    roots = [u for u in roots if not any(o is not u and u.path.startswith(o.path) for o in roots)]
-    tz = ctx.settings.tz
-    out = []
-    for unit in sorted(roots, key=lambda u: u.path):
-        assert unit.id is not None
-        code = plans.root_code(ctx.session, unit.id)
-        if figures:
-            found = plans.for_figures(ctx.session, code, now=ctx.now, tz=tz)
-        else:
-            campaign = plans.current(ctx.session, code, now=ctx.now, tz=tz)
-            found = (campaign, True) if campaign is not None else None
-        if found is not None and found[0].pledge is not None:
-            out.append(Scope(unit, found[0], found[0].pledge, found[1]))
-    return out
-
-
-def _review_campaigns(ctx: Context, found: list[Scope]) -> list[str]:
-    """The plans whose pledges and self-assessments wait in /duyet: the current ones and last
-    year's (self-assessments sent in December are confirmed in January)."""
-    ids = {s.campaign.id for s in found}
-    for scope in found:
-        code = plans.root_code(ctx.session, scope.unit.id or 0)
-        ids |= {c.id for c in plans.recent(ctx.session, code, now=ctx.now, tz=ctx.settings.tz)}
-    return sorted(ids)
+MAX_REASON_CHARS = 500
 
 
 def _may_review(ctx: Context, pledge: Pledge) -> Member | None:
@@ -88,42 +41,69 @@ def _may_review(ctx: Context, pledge: Pledge) -> Member | None:
     return member if unit is not None and ctx.actor.can_manage(unit) else None
 
 
+def _me(ctx: Context) -> int | None:
+    return ctx.actor.member.id if ctx.actor.member is not None else None
+
+
 # --- /duyet -------------------------------------------------------------------------------------
+
+
+def _review_campaigns(ctx: Context, found: list[Scope]) -> list[str]:
+    """The plans whose pledges and self-assessments wait in /duyet: the current ones and last
+    year's (self-assessments sent in December are confirmed in January)."""
+    ids = {s.campaign.id for s in found}
+    for scope in found:
+        code = plans.root_code(ctx.session, scope.unit.id or 0)
+        ids |= {c.id for c in plans.recent(ctx.session, code, now=ctx.now, tz=ctx.settings.tz)}
+    return sorted(ids)
 
 
 @router.command("duyet", role=RoleName.OFFICER)
 def begin(ctx: Context) -> None:
     """How many wait, then the first one."""
     found = scopes(ctx, figures=True)
-    if not found:
+    queue = _queue(ctx, found, skipped=[])
+    told = examples.waiting(ctx.session, paths=paths(ctx), exclude_member=_me(ctx), limit=0)
+    if not found and not told.count:
         ctx.say("review.no_campaign")
         return
-    queue = _queue(ctx, found, skipped=[])
-    if not queue.pledges and not queue.assessments:
+    if not queue.pledges and not queue.assessments and not told.count:
         ctx.say("review.nothing")
         return
-    ctx.say("review.waiting", pledges=queue.pledges, assessments=queue.assessments)
-    _show_next(ctx, skipped=[])
+    ctx.say(
+        "review.waiting",
+        pledges=queue.pledges,
+        assessments=queue.assessments,
+        examples=told.count,
+    )
+    show_next(ctx, skipped=[])
 
 
 def _queue(ctx: Context, found: list[Scope], skipped: list[str]) -> pledges.ReviewQueue:
-    me = ctx.actor.member.id if ctx.actor.member is not None else None
+    if not found:
+        return pledges.ReviewQueue(0, 0, [])
     return pledges.to_review(
         ctx.session,
         campaign_ids=_review_campaigns(ctx, found),
         paths=None if ctx.actor.is_admin else [s.unit.path for s in found],
-        exclude_member=me,
+        exclude_member=_me(ctx),
         skipped=skipped,
     )
 
 
-def _show_next(ctx: Context, skipped: list[str]) -> None:
+def show_next(ctx: Context, skipped: list[str]) -> None:
+    """The oldest pledge, then self-assessment, then good example not put off; or the end."""
     for pledge, kind in _queue(ctx, scopes(ctx, figures=True), skipped).next:
         member = _may_review(ctx, pledge)
         if member is None:
             continue
         _card(ctx, pledge, member, kind, skipped)
         return
+    put_off = [int(k.split(":")[1]) for k in skipped if k.startswith("example:")]
+    told = examples.waiting(ctx.session, paths=paths(ctx), exclude_member=_me(ctx), skipped=put_off)
+    for example in told.next:
+        if review_examples.card(ctx, example, skipped):
+            return
     ctx.finish()
     ctx.say("review.done" if not skipped else "review.done_skipped", skipped=len(skipped))
 
@@ -164,6 +144,7 @@ def _card(ctx: Context, pledge: Pledge, member: Member, kind: str, skipped: list
         ctx.say_html("\n".join(lines))
         options = [
             Option(ctx.t("review.confirm"), "approve"),
+            Option(ctx.t("review.change_rating"), "rating"),
             Option(ctx.t("review.return"), "return"),
         ]
         sent = pledge.assessment_submitted_at
@@ -186,9 +167,13 @@ def _current(ctx: Context) -> tuple[Pledge, Member] | None:
     return pledge, member
 
 
+def _skipped(ctx: Context) -> list[str]:
+    return list(ctx.data.get("skipped") or [])
+
+
 @router.step(CARD)
 def on_card(ctx: Context) -> None:
-    skipped: list[str] = list(ctx.data.get("skipped") or [])
+    skipped = _skipped(ctx)
     kind = str(ctx.data.get("kind"))
     choice = ctx.choice
     if choice == "stop":
@@ -198,20 +183,23 @@ def on_card(ctx: Context) -> None:
     current = _current(ctx)
     if current is None:
         ctx.say("review.gone")
-        _show_next(ctx, skipped)
+        show_next(ctx, skipped)
         return
     pledge, member = current
     if choice == "skip":
         skipped.append(f"{kind}:{pledge.id}")
-        _show_next(ctx, skipped)
+        show_next(ctx, skipped)
         return
     if choice == "approve":
         _decide(ctx, pledge, member, approve=True, comment=None)
-        _show_next(ctx, skipped)
+        show_next(ctx, skipped)
         return
     if choice == "return":
         ctx.goto(COMMENT)
         ctx.ask(ctx.t("review.ask_comment"), [Option(ctx.t("review.comment_back"), "back")])
+        return
+    if choice == "rating" and kind == "assessment":
+        _ask_rating(ctx, pledge)
         return
     ctx.say("admin.need_choice")
     _card(ctx, pledge, member, kind, skipped)
@@ -219,11 +207,11 @@ def on_card(ctx: Context) -> None:
 
 @router.step(COMMENT)
 def on_comment(ctx: Context) -> None:
-    skipped: list[str] = list(ctx.data.get("skipped") or [])
+    skipped = _skipped(ctx)
     current = _current(ctx)
     if current is None:
         ctx.say("review.gone")
-        _show_next(ctx, skipped)
+        show_next(ctx, skipped)
         return
     pledge, member = current
     if ctx.choice == "back":
@@ -240,11 +228,89 @@ def on_comment(ctx: Context) -> None:
         ctx.ask(ctx.t("review.ask_comment"), [Option(ctx.t("review.comment_back"), "back")])
         return
     _decide(ctx, pledge, member, approve=False, comment=comment)
-    _show_next(ctx, skipped)
+    show_next(ctx, skipped)
+
+
+# --- another rating than the proposed one ---------------------------------------------------
+
+
+def _ask_rating(ctx: Context, pledge: Pledge) -> None:
+    levels = ctx.content.catalog.pledges.rating.levels
+    options = [Option(str(level.label), f"r:{level.id}") for level in levels]
+    options.append(Option(ctx.t("review.comment_back"), "back"))
+    ctx.goto(RATING)
+    proposed = rating_label(ctx, pledge.rating)
+    ctx.ask(ctx.t("review.ask_rating", rating=proposed), options)
+
+
+@router.step(RATING)
+def on_rating(ctx: Context) -> None:
+    skipped = _skipped(ctx)
+    current = _current(ctx)
+    if current is None:
+        ctx.say("review.gone")
+        show_next(ctx, skipped)
+        return
+    pledge, member = current
+    levels = {level.id for level in ctx.content.catalog.pledges.rating.levels}
+    chosen = (ctx.choice or "").removeprefix("r:")
+    if ctx.choice == "back":
+        _card(ctx, pledge, member, "assessment", skipped)
+        return
+    if chosen not in levels:
+        ctx.say("admin.need_choice")
+        _ask_rating(ctx, pledge)
+        return
+    if chosen == pledge.rating:  # the same as proposed: a plain confirmation
+        _decide(ctx, pledge, member, approve=True, comment=None)
+        show_next(ctx, skipped)
+        return
+    ctx.data["rating"] = chosen
+    ctx.goto(REASON)
+    ctx.ask(
+        ctx.t("review.ask_reason", rating=rating_label(ctx, chosen)),
+        [Option(ctx.t("review.comment_back"), "back")],
+    )
+
+
+@router.step(REASON)
+def on_reason(ctx: Context) -> None:
+    skipped = _skipped(ctx)
+    current = _current(ctx)
+    if current is None:
+        ctx.say("review.gone")
+        show_next(ctx, skipped)
+        return
+    pledge, member = current
+    if ctx.choice == "back":
+        _ask_rating(ctx, pledge)
+        return
+    reason = one_line(ctx.text)
+    if ctx.choice is not None or len(reason) < 5 or len(reason) > MAX_REASON_CHARS:
+        key = "review.comment_too_long" if len(reason) > MAX_REASON_CHARS else "review.reason_need"
+        ctx.say(key, length=len(reason), limit=MAX_REASON_CHARS)
+        ctx.ask(
+            ctx.t("review.ask_reason", rating=rating_label(ctx, str(ctx.data.get("rating")))),
+            [Option(ctx.t("review.comment_back"), "back")],
+        )
+        return
+    rating = str(ctx.data.get("rating"))
+    _decide(ctx, pledge, member, approve=True, comment=None, rating=rating, reason=reason)
+    show_next(ctx, skipped)
+
+
+# --- the decision -------------------------------------------------------------------------
 
 
 def _decide(
-    ctx: Context, pledge: Pledge, member: Member, *, approve: bool, comment: str | None
+    ctx: Context,
+    pledge: Pledge,
+    member: Member,
+    *,
+    approve: bool,
+    comment: str | None,
+    rating: str | None = None,
+    reason: str | None = None,
 ) -> None:
     """Apply the decision to exactly what the officer read, tell the member, record it."""
     kind = str(ctx.data.get("kind"))
@@ -268,251 +334,28 @@ def _decide(
             confirm=approve,
             comment=comment,
             now=ctx.now,
+            rating=rating,
+            reason=reason,
         )
     if not ok:
         ctx.say("review.changed")
         return
     action = f"{kind}_{'approve' if approve else 'return'}"
+    detail: dict[str, object] = {"pledge": pledge.id, "member": member.id}
+    if rating is not None:  # the reason is kept on the pledge; the trail holds ids, not texts
+        detail.update(proposed=pledge.rating, rating=rating)
     audit.record(
-        ctx.session, actor=ctx.actor.ref, action=action, pledge=pledge.id, member=member.id
+        ctx.session,
+        actor=ctx.actor.ref,
+        action="assessment_rating" if rating is not None else action,
+        **detail,
     )
     key = f"review.{action}d" if approve else f"review.{action}ed"
     ctx.say(key, name=member.full_name or "")
     note = f"review.notify_{action}"
-    ctx.notify(member.id, ctx.t(note, year=pledge.year, comment=comment or ""))
-
-
-# --- /chuanop -------------------------------------------------------------------------------------
-
-
-@router.command("chuanop", role=RoleName.OFFICER)
-def missing(ctx: Context) -> None:
-    """Who in my units has not submitted: counts per unit, days left, and the names."""
-    found = scopes(ctx)
-    if not found:
-        ctx.say("review.no_campaign")
-        return
-    nudges: list[Option] = []
-    picks: list[Option] = []
-    for scope in found:
-        unit_picks = _missing_for(ctx, scope)
-        if unit_picks is not None:  # somebody has not submitted
-            picks += unit_picks
-            if (
-                scope.rule.late_allowed
-                or pledges.days_left(scope.rule, ctx.now, ctx.settings.tz) >= 0
-            ):
-                label = ctx.t("missing.nudge_button", unit=scope.unit.name[:40])
-                nudges.append(Option(label, f"n:{scope.unit.id}:{scope.campaign.id}"))
-    if nudges or picks:
-        ctx.begin(router.name, NAMES, {})
-        ask = "missing.pick_unit" if picks else "missing.pick_nudge"
-        ctx.ask(ctx.t(ask), (nudges + picks)[:20])
-
-
-def _missing_for(ctx: Context, scope: Scope) -> list[Option] | None:
-    """Say who has not submitted in this scope; the buttons for units whose names are not
-    listed (None when everybody has submitted)."""
-    counts = pledges.counts_by_unit(
-        ctx.session, campaign_id=scope.campaign.id, paths=[scope.unit.path]
-    )
-    total = sum(c.members for c in counts)
-    missing = sum(c.not_submitted for c in counts)
-    returned = sum(c.returned for c in counts)
-    when = deadline_text(ctx, scope.rule)
-    lines = [
-        ctx.t("missing.head", unit=scope.unit.name, year=scope.campaign.year),
-        when,
-        ctx.t("missing.totals", missing=missing, total=total, submitted=total - missing),
-    ]
-    if returned:
-        lines.append(ctx.t("missing.returned", count=returned))
-    if missing == 0:
-        lines.append(ctx.t("missing.all_done") if total else ctx.t("missing.no_members"))
-        ctx.say_html("\n".join(lines))
-        return None
-    unit_rows = {u.id: u for u in _units(ctx, [c.unit_id for c in counts])}
-    by_missing = sorted(
-        (c for c in counts if c.not_submitted),
-        key=lambda c: (
-            -c.not_submitted,
-            unit_rows[c.unit_id].name if c.unit_id in unit_rows else "",
-        ),
-    )
-    names: dict[int, list[str]] = {}
-    if missing <= NAMES_INLINE:
-        ids = pledges.not_submitted(
-            ctx.session, campaign_id=scope.campaign.id, paths=[scope.unit.path]
-        )
-        for member in pledges.members_named(ctx.session, ids).values():
-            names.setdefault(member.unit_id, []).append(member.full_name or "—")
-    lines.append("")
-    picks: list[Option] = []
-    for c in by_missing:
-        unit = unit_rows.get(c.unit_id)
-        label = unit.name if unit else "—"
-        lines.append(
-            ctx.t("missing.unit_line", unit=label, missing=c.not_submitted, total=c.members)
-        )
-        for name in sorted(names.get(c.unit_id, [])):
-            lines.append(ctx.t("missing.name_line", name=name))
-        if not names:
-            picks.append(
-                Option(
-                    ctx.t("missing.unit_button", unit=label[:40], missing=c.not_submitted),
-                    f"u:{c.unit_id}:{scope.campaign.id}",
-                )
-            )
-    ctx.say_html("\n".join(lines))
-    return picks
-
-
-def _units(ctx: Context, ids: list[int]) -> list[Unit]:
-    return list(ctx.session.exec(select(Unit).where(col(Unit.id).in_(ids))).all()) if ids else []
-
-
-def _chosen_unit(ctx: Context) -> tuple[str, Unit, str] | None:
-    """(action, unit, campaign id) from a button "u:UNIT:CAMPAIGN" or "n:UNIT:CAMPAIGN", if the
-    unit is in the caller's scope."""
-    parts = (ctx.choice or "").split(":", 2)
-    unit_id = parts[1] if len(parts) == 3 else ""
-    unit = ctx.session.get(Unit, int(unit_id)) if unit_id.isdigit() else None
-    if unit is None or not ctx.actor.can_manage(unit):
-        return None
-    return parts[0], unit, parts[2]
-
-
-@router.step(NAMES)
-def on_names(ctx: Context) -> None:
-    """The names of one unit's own members who have not submitted, or a nudge to confirm."""
-    chosen = _chosen_unit(ctx)
-    if chosen is None:
-        ctx.say("admin.need_choice")
-        return
-    action, unit, campaign_id = chosen
-    if action == "n":
-        _ask_nudge(ctx, unit, campaign_id)
-        return
-    ids = pledges.not_submitted(ctx.session, campaign_id=campaign_id, paths=[unit.path])
-    people = [m for m in pledges.members_named(ctx.session, ids).values() if m.unit_id == unit.id]
-    lines = [ctx.t("missing.names_head", unit=unit.name, count=len(people))]
-    names = sorted(m.full_name or "—" for m in people)
-    lines += [ctx.t("missing.name_line", name=n) for n in names[:NAMES_PER_UNIT]]
-    if len(names) > NAMES_PER_UNIT:
-        lines.append(ctx.t("missing.more", count=len(names) - NAMES_PER_UNIT))
-    ctx.say_html("\n".join(lines))
-
-
-# --- nudge: a reminder to the members of a unit who have not submitted --------------------------
-
-
-def _nudge_key(ctx: Context, unit: Unit, campaign_id: str) -> str:
-    """One nudge per unit and day: a double tap or a second officer does not send it twice."""
-    day = ctx.now.astimezone(ctx.settings.tz).date().isoformat()
-    return f"nudge:{campaign_id}:{unit.id}:{day}"
-
-
-def _nudge(ctx: Context, unit: Unit, campaign_id: str) -> tuple[Scope, str, int] | None:
-    """The scope, the text and how many would get it."""
-    scope = next((s for s in scopes(ctx) if s.campaign.id == campaign_id), None)
-    if scope is None:
-        return None
-    count = len(pledges.not_submitted(ctx.session, campaign_id=campaign_id, paths=[unit.path]))
-    text = ctx.t(
-        "reminders.nudge",
-        unit=unit.name,
-        year=scope.campaign.year,
-        deadline=deadline_text(ctx, scope.rule),
-    )
-    return scope, text, count
-
-
-def _already(ctx: Context, unit: Unit, campaign_id: str) -> bool:
-    """Whether this unit, a unit above it or one below it was nudged today: then its members
-    (or some of them) already got a nudge today, and are not sent another."""
-    day = ctx.now.astimezone(ctx.settings.tz).date().isoformat()
-    today = ctx.session.exec(
-        select(Broadcast, Unit)
-        .join(Unit, col(Unit.id) == Broadcast.unit_id)
-        .where(
-            col(Broadcast.key).startswith(f"nudge:{campaign_id}:"),
-            col(Broadcast.key).endswith(f":{day}"),
-        )
-    ).all()
-    overlap = [
-        (b, u) for b, u in today if unit.path.startswith(u.path) or u.path.startswith(unit.path)
-    ]
-    if not overlap:
-        return False
-    done, where = overlap[0]
-    ctx.finish()
-    ctx.say(
-        "missing.nudged_already", unit=where.name, at=fmt_datetime(done.created_at, ctx.settings.tz)
-    )
-    return True
-
-
-def _ask_nudge(ctx: Context, unit: Unit, campaign_id: str) -> None:
-    found = _nudge(ctx, unit, campaign_id)
-    if found is None:
-        ctx.finish()
-        ctx.say("review.no_campaign")
-        return
-    if _already(ctx, unit, campaign_id):
-        return
-    _, text, count = found
-    ctx.goto(NUDGE)
-    ctx.data.update(unit=unit.id, campaign=campaign_id)
-    options = [
-        Option(ctx.t("missing.nudge_send", count=count), "send", exact=True),
-        Option(ctx.t("missing.nudge_cancel"), "no"),
-    ]
-    ctx.ask(ctx.t("missing.nudge_preview", count=count, unit=unit.name) + "\n\n" + text, options)
-
-
-@router.step(NUDGE)
-def on_nudge(ctx: Context) -> None:
-    unit = ctx.session.get(Unit, ctx.data.get("unit"))
-    campaign_id = str(ctx.data.get("campaign", ""))
-    if ctx.choice not in ("send", "no") or unit is None:
-        ctx.say("admin.need_choice")
-        return
-    ctx.finish()
-    if ctx.choice == "no":
-        ctx.say("missing.nudge_cancelled")
-        return
-    if not ctx.actor.can_manage(unit):
-        ctx.say("engine.forbidden")
-        return
-    found = _nudge(ctx, unit, campaign_id)
-    if found is None or _already(ctx, unit, campaign_id):
-        return
-    scope, text, count = found
-    broadcast = Broadcast(
-        key=_nudge_key(ctx, unit, campaign_id),
-        kind=BroadcastKind.REMINDER,
-        status=BroadcastStatus.SCHEDULED,
-        unit_id=unit.id,
-        campaign_id=scope.campaign.id,
-        text=text,
-        created_by=ctx.actor.ref,
-        report_platform=ctx.incoming.platform,
-        report_chat_id=ctx.incoming.chat_id,
-        scheduled_at=ctx.now,
-        created_at=ctx.now,
-    )
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(broadcast)
-    except IntegrityError:  # another officer of the unit nudged it a moment ago
-        _already(ctx, unit, campaign_id)
-        return
-    audit.record(
-        ctx.session,
-        actor=ctx.actor.ref,
-        action="nudge",
-        broadcast=broadcast.id,
-        unit=unit.id,
-        members=count,
-    )
-    ctx.say("missing.nudged", count=count, unit=unit.name)
+    given = rating_label(ctx, rating or pledge.rating)
+    ctx.notify(member.id, ctx.t(note, year=pledge.year, comment=comment or "", rating=given))
+    if kind == "assessment" and approve:  # the confirmed copy, to print and sign
+        ctx.session.refresh(pledge)
+        copy = member_docs.assessment_document(ctx, pledge.year, pledge, member)
+        ctx.notify_reply(member.id, copy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import MemberGroup, Unit
+from bot.services import conferences as conferences_service
 from bot.services import linking, members, units
 from bot.services.members import (
     InvalidName,
@@ -14,7 +15,7 @@ from bot.services.members import (
     lacks_diacritics,
 )
 from bot.typedchoice import words
-from handlers import link, unitpick
+from handlers import conferences, link, unitpick
 from handlers.planhints import missing as missing_plans
 from handlers.profile import card
 
@@ -30,10 +31,18 @@ MENU = "menu"
 
 @router.command("start", role=None)
 def start(ctx: Context) -> None:
-    """Begin registration, or show the profile of a registered member."""
+    """Begin registration, or show the profile of a registered member; a conference's code
+    checks the member in (after registering, for someone new)."""
     code = ctx.args.split()[0][:50] if ctx.args.split() else ""
     if ctx.actor.member is None and linking.normalize(ctx.args):
         link.redeem(ctx, ctx.args)  # a code from /lienket, typed on the second app
+        return
+    checkin = conferences_service.normalize_code(ctx.args)
+    if ctx.actor.member is not None and checkin is not None:
+        conferences.check_in(ctx, checkin)
+        return
+    if ctx.actor.member is not None and ctx.incoming.command is None:
+        ctx.say("engine.unknown_input")  # typed alone, not a conference's code
         return
     linked = units.by_code(ctx.session, code) if code else None
     if ctx.actor.member is not None:
@@ -46,10 +55,16 @@ def start(ctx: Context) -> None:
         return
     data: dict[str, object] = {}
     ctx.say("register.welcome")
+    if checkin is not None:
+        data["checkin"] = checkin
+        held = conferences_service.by_code(ctx.session, checkin)
+        if held is not None and not units.children(ctx.session, held.unit_id):
+            linked = ctx.session.get(Unit, held.unit_id)  # a grassroots union: register there
+        ctx.say("register.checkin_first")
     if linked is not None:
         data["unit_id"] = linked.id
         ctx.say("register.code_found", unit=units.full_name(ctx.session, linked))
-    elif code and ctx.incoming.command is not None:  # typed /start CODE with a wrong code
+    elif code and checkin is None and ctx.incoming.command is not None:  # a wrong code
         ctx.say("register.code_unknown", code=code)
     ctx.begin(router.name, ASK_NAME, data)
     ctx.say("register.ask_name")
@@ -221,9 +236,12 @@ def on_consent(ctx: Context) -> None:
         ),
     )
     ctx.actor.member = member
+    checkin = data.get("checkin")
     ctx.finish()
     ctx.say("register.done")
     ctx.say_html(card(ctx, member))
+    if isinstance(checkin, str):
+        conferences.check_in(ctx, checkin)
     _guide_plan_makers(ctx)
 
 

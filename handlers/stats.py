@@ -17,7 +17,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.campaign import Campaign, PledgeRule
 from bot.flow import Context, Router
 from bot.messages import Option, to_plain
 from bot.models import RoleName, Unit
@@ -28,7 +27,7 @@ from bot.textutil import fold
 from bot.timefmt import fmt_date, fmt_datetime
 from handlers.planhints import no_plan
 from handlers.pledge import deadline_text
-from handlers.review import scopes
+from handlers.scopes import View, views
 from handlers.statstext import (
     child_block,
     cut,
@@ -57,36 +56,8 @@ SNAPSHOTS_KEPT = 16
 MAX_REAL = 5_000_000  # members of one unit: more is a typing mistake
 
 
-@dataclass(frozen=True)
-class View:
-    """What one /thongke covers: a campaign and a top unit (None: every unit, for an admin whose
-    trees all share one campaign)."""
-
-    campaign: Campaign
-    rule: PledgeRule
-    top: Unit | None
-    current: bool = True  # False: last year's plan (this year's is not made yet)
-
-    @property
-    def key(self) -> str:
-        return f"{self.campaign.id}:{self.top.id if self.top is not None else '*'}"
-
-    def covers(self, unit: Unit) -> bool:
-        return self.top is None or unit.path.startswith(self.top.path)
-
-
-def _views(ctx: Context) -> list[View]:
-    """The caller's views: an officer's units, or for an admin every tree (one view of all units
-    when every root shares the same campaign)."""
-    found = scopes(ctx, figures=True)
-    shared = len(found) > 1 and len({s.campaign.id for s in found}) == 1
-    if ctx.actor.is_admin and shared and len(found) == len(units.children(ctx.session, None)):
-        return [View(found[0].campaign, found[0].rule, None, found[0].current)]
-    return [View(s.campaign, s.rule, s.unit, s.current) for s in found]
-
-
 def _find(ctx: Context, key: object) -> View | None:
-    return next((v for v in _views(ctx) if v.key == key), None)
+    return next((v for v in views(ctx) if v.key == key), None)
 
 
 # --- figures kept for the buttons ---------------------------------------------------------------
@@ -316,8 +287,8 @@ def _chart(ctx: Context, view: View) -> None:
 @router.command("thongke", role=RoleName.OFFICER)
 def begin(ctx: Context) -> None:
     """Totals, then each child unit; `/thongke MÃ_ĐƠN_VỊ` opens that unit directly."""
-    views = _views(ctx)
-    if not views:
+    found = views(ctx)
+    if not found:
         no_plan(ctx, "stats.no_campaign")
         return
     code = ctx.args.strip()
@@ -326,15 +297,15 @@ def begin(ctx: Context) -> None:
         if unit is None:
             ctx.say("stats.unknown_unit", code=cut(code, 50))
             return
-        view = next((v for v in views if v.covers(unit)), None)
+        view = next((v for v in found if v.covers(unit)), None)
         if view is None:
             logger.info("stats: unit out of scope refused unit=%s actor=%s", unit.id, ctx.actor.ref)
             ctx.say("stats.out_of_scope")
             return
         _show(ctx, view, unit.id, fresh=True)
         return
-    if len(views) == 1:
-        _show(ctx, views[0], None, fresh=True)
+    if len(found) == 1:
+        _show(ctx, found[0], None, fresh=True)
         return
     ctx.begin(router.name, PICK, {})
     options = [
@@ -342,7 +313,7 @@ def begin(ctx: Context) -> None:
             cut(v.top.name if v.top else ctx.t("stats.all_units"), LABEL_CHARS * 2),
             f"view:{v.key}",
         )
-        for v in views[:20]
+        for v in found[:20]
     ]
     ctx.ask(ctx.t("stats.pick_scope"), options)
 

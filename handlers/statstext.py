@@ -58,6 +58,8 @@ def values(f: UnitFigures) -> dict[str, str]:
         "rate": pct(f.pass_rate_pct),
         "avg": pct(f.avg_score_pct),
         "studied": num(f.studied),
+        "checked_in": num(f.checked_in),
+        "studied_any": num(f.studied_any),
     }
 
 
@@ -76,6 +78,7 @@ def total_block(ctx: Context, f: UnitFigures, unit_count: int) -> list[str]:
         *(ctx.t(f"stats.{key}", **v) for key in ("bar", "timing", "review")),
         ctx.t("stats.quiz" if f.quiz_takers else "stats.quiz_none", **v),
         ctx.t("stats.studied", **v),
+        ctx.t("stats.checked_in", **v),
     ]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import db
-from bot.calendar import Event
+from bot.calendar import EXAMPLE_CHARS, Event
 from bot.campaign import Campaign, ReportDeadline
 from bot.config import Settings
 from bot.content import Content
@@ -31,8 +31,9 @@ from bot.models import (
     RoleName,
     Unit,
 )
-from bot.services import audience, files, outbox, plans, pledges, quota, stats, units
+from bot.services import audience, examples, files, outbox, plans, pledges, quota, stats, units
 from bot.services.outbox import Recipient
+from bot.textutil import cut
 from bot.timefmt import fmt_date, fmt_datetime
 
 logger = logging.getLogger(__name__)
@@ -208,7 +209,12 @@ class Planner:
 
             def post(event: Event = event) -> Broadcast:
                 text, photo = calendar.render(
-                    event, year, topic=short, topic_title=title, tz=self.tz
+                    event,
+                    year,
+                    topic=short,
+                    topic_title=title,
+                    tz=self.tz,
+                    examples=self._examples(session, root, now),
                 )
                 return Broadcast(
                     kind=BroadcastKind.ANNIVERSARY,
@@ -242,6 +248,26 @@ class Planner:
                 Broadcast, kind=BroadcastKind.ADMIN_NOTICE, text=text, created_by=SCHEDULER
             ),
         )
+
+    def _examples(self, session: Session, root: Unit, now: datetime) -> str:
+        """The tree's latest approved good examples whose person agreed, for a post's
+        {examples}; "" when there are none (the post goes out without them)."""
+        found = examples.featured(session, root=root, now=now)
+        if not found:
+            return ""
+        texts = self.content.texts
+        lines = [texts("examples.post_head")]
+        for example in found:
+            unit = session.get(Unit, example.unit_id)
+            lines.append(
+                texts(
+                    "examples.post_line",
+                    person=example.person,
+                    unit=cut(unit.name, 80) if unit is not None else "",
+                    text=cut(" ".join(examples.shown_text(example).split()), EXAMPLE_CHARS),
+                )
+            )
+        return "\n".join(lines)
 
     def _reminders(
         self, session: Session, root: Unit, campaign: Campaign, now: datetime, report: TickReport

@@ -381,3 +381,34 @@ def test_broken_yaml(tmp_path: Path) -> None:
     build(tmp_path, {"calendar.yaml": CALENDAR + "  - id: [\n"})
     problems = load_calendar(tmp_path)[1]
     assert len(problems) == 1 and "YAML không hợp lệ" in problems[0].message
+
+
+# --- the good examples of the tree ------------------------------------------------------------
+
+
+def test_examples_fill_their_paragraph_or_leave_no_gap(tmp_path: Path) -> None:
+    post = "text: |-\n  <b>{name}</b>\n\n  {examples}\n\n  Gõ /guongtot để giới thiệu.\n"
+    calendar, problems = load_calendar(build(tmp_path, {"posts/quoc-khanh.yaml": post}))
+    assert problems == []
+    block = "🌟 <b>Gương tốt:</b>\n• <b>Cô Lan</b> (CĐCS A): kèm các cháu"
+    shown = render(calendar, "quoc-khanh", 2026, examples=block)
+    assert shown == f"<b>Quốc khánh</b>\n\n{block}\n\nGõ /guongtot để giới thiệu."
+    plain = render(calendar, "quoc-khanh", 2026)
+    assert plain == "<b>Quốc khánh</b>\n\nGõ /guongtot để giới thiệu."
+
+
+def test_the_examples_placeholder_is_checked_like_the_others(tmp_path: Path) -> None:
+    problems = problems_with(tmp_path, "posts/sinh-nhat-bac.yaml", "{topic}.", "{example}.")
+    assert_one(problems, "sinh-nhat-bac.yaml", 3, "“{example}” không được dùng")
+    assert "{examples}" in problems[0].message  # named among the allowed ones
+    long = "text: |-\n  {examples}\n  " + "x" * 1900 + "\n"  # fits only without examples
+    build(tmp_path, {"posts/quoc-khanh.yaml": long})
+    (problem,) = load_calendar(tmp_path)[1]
+    assert "khi điền các chỗ trống với giá trị dài nhất" in problem.message
+
+
+def test_shipped_anniversaries_of_the_plans_carry_the_examples(shipped: Calendar) -> None:
+    for event_id in ("sinh-nhat-bac", "cong-doan", "quoc-khanh"):
+        post = shipped.posts[event_id]
+        for template in (post.text, post.round_text):
+            assert template is not None and "{examples}" in template and "/guongtot" in template

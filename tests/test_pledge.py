@@ -482,20 +482,85 @@ def test_self_assessment_and_its_confirmation(papp, people, clock) -> None:  # t
     assert f"Tự xếp loại đề xuất: {expected.label}" in summary
     member.press("Gửi tự đánh giá")
     assert "Đã gửi bản tự đánh giá" in member.last_text()
+    sent = member.last_response.replies[-1]  # type: ignore[union-attr]
+    assert isinstance(sent, Document) and sent.filename.startswith("tu-danh-gia-2026-")
+    text = docx_text(sent)
+    assert "BẢN TỰ ĐÁNH GIÁ" in text and "Đã tổ chức 4 buổi" in text and expected.label in text
+    assert "Công đoàn cơ sở xác nhận xếp loại: ....." in text  # not confirmed yet
 
     officer.say("/duyet")
     card = "\n".join(officer.texts())
     assert "0</b> bản đăng ký, <b>1</b> bản tự đánh giá" in officer.replies[-3].text  # type: ignore[union-attr]
     assert "Đã tổ chức 4 buổi" in card and expected.label in card
     officer.press("Xác nhận")
-    assert "đã được xác nhận" in member.inbox()[-1]
+    assert "đã được xác nhận" in member.inbox()[-1] and expected.label in member.inbox()[-1]
+    box = member.postbox[("memory", "1")]
+    confirmed = box[-1]  # the confirmed copy follows the notice
+    assert isinstance(confirmed, Document)
+    assert f"Công đoàn cơ sở xác nhận xếp loại: {expected.label}" in docx_text(confirmed)
     member.say("/dangky")
     assert f"Tự đánh giá đã được xác nhận: {expected.label}" in member.last_text()
     member.press("Tải bản Word")
     document = member.last_response.replies[-1]  # type: ignore[union-attr]
     assert isinstance(document, Document)
-    text = docx_text(document)
-    assert "TỰ ĐÁNH GIÁ CUỐI NĂM" in text and "Đã tổ chức 4 buổi" in text and expected.label in text
+    assert "TỰ ĐÁNH GIÁ" not in docx_text(document)  # the pledge alone: the assessment is apart
+    member.say("/dangky")
+    member.press("Tải bản tự đánh giá")
+    again = member.last_response.replies[-1]  # type: ignore[union-attr]
+    assert isinstance(again, Document) and "Đã tổ chức 4 buổi" in docx_text(again)
+
+
+def test_officer_confirms_another_rating_with_a_reason(papp, people, clock) -> None:  # type: ignore[no-untyped-def]
+    member = people("1")
+    register(member, name="Lê Thị Mai", group="Công chức")
+    officer = people("2")
+    register(officer, name="Phạm Văn Tâm", group="Cán bộ công đoàn")
+    make_officer(papp, "2", "CDCS-MN-HM")
+    write_pledge(member)
+    submit(member)
+    officer.say("/duyet")
+    officer.press("Duyệt")
+    clock.now = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
+    member.say("/dangky")
+    member.press("Tự đánh giá")
+    member.press("Đã thực hiện")
+    member.press("Bỏ qua")
+    member.press("Đã thực hiện")
+    member.press("Bỏ qua")
+    member.press("Gửi tự đánh giá")
+    levels = papp.content.catalog.pledges.rating.levels
+    proposed = papp.content.catalog.pledges.rating.rate(["done", "done"])
+    other = next(level for level in levels if level.id != proposed.id)
+
+    officer.say("/duyet")
+    officer.press("Đổi xếp loại")
+    assert proposed.label in officer.last_text()
+    officer.say("99")  # a number not in the list
+    assert "Không có lựa chọn số 99" in officer.last_text()
+    assert other.label in [o.label for o in officer.last_choices().options]  # offered again
+    officer.press(other.label)
+    assert "lý do" in officer.last_text().lower()
+    officer.say("ok")  # too short
+    assert "ít nhất 5 ký tự" in officer.last_text()
+    officer.press("Thôi, quay lại")  # back to the levels, then the same choice again
+    officer.press(other.label)
+    officer.say("Chưa có minh chứng cho việc đã thực hiện")
+    assert "Đã xác nhận bản tự đánh giá" in "\n".join(officer.texts())
+    with Session(papp.db) as s:
+        pledge = s.exec(select(Pledge)).all()
+        row = next(p for p in pledge if p.assessment_status == "confirmed")
+        assert (row.rating, row.rating_confirmed) == (proposed.id, other.id)
+        assert row.rating_reason == "Chưa có minh chứng cho việc đã thực hiện"
+        logged = s.exec(select(AuditLog).where(AuditLog.action == "assessment_rating")).one()
+    assert logged.detail["proposed"] == proposed.id and logged.detail["rating"] == other.id
+    assert "minh chứng" not in str(logged.detail)  # the trail holds ids, never texts
+    assert other.label in member.inbox()[-1]
+    copy = member.postbox[("memory", "1")][-1]
+    assert isinstance(copy, Document)
+    text = docx_text(copy)
+    assert f"Công đoàn cơ sở xác nhận xếp loại: {other.label}" in text
+    assert "Lý do điều chỉnh xếp loại: Chưa có minh chứng cho việc đã thực hiện" in text
+    assert f"Tự xếp loại (đề xuất): {proposed.label}" in text
 
 
 def test_assessment_resumes_where_it_stopped(papp, people, clock) -> None:  # type: ignore[no-untyped-def]

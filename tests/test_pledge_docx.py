@@ -1,10 +1,12 @@
-"""The pledge sheet DOCX: opens in python-docx and holds what the member wrote, as a form."""
+"""The member's documents to sign: the pledge sheet and the year-end self-assessment open in
+python-docx and hold what the member wrote, as forms, with nothing technical in them."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
 import io
+import re
 from typing import Any
 
 import docx
@@ -14,6 +16,7 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from bot.services.assessment_docx import AssessmentSheet, render_assessment_docx
 from bot.services.pledge_docx import PledgeSheet, date_line, render_pledge_docx
 
 SECTIONS = [
@@ -43,6 +46,28 @@ def make_sheet(**changes: Any) -> PledgeSheet:
         timeline="Từ tháng 4 đến tháng 12 năm 2026",
         place="An Phú",
         signed_on=datetime.date(2026, 4, 9),
+    )
+    return dataclasses.replace(sheet, **changes)
+
+
+def make_assessment(**changes: Any) -> AssessmentSheet:
+    sheet = AssessmentSheet(
+        year=2026,
+        full_name="Nguyễn Thị Ngọc Hằng",
+        unit_name="Công đoàn cơ sở UBND xã An Phú",
+        parent_unit_name="LĐLĐ huyện A",
+        group_label="Công chức",
+        party_member=False,
+        rows=[
+            ("Thực hành tiết kiệm, chống lãng phí", "done", "Giảm 10% điện năng"),
+            ("Tham gia hiến máu nhân đạo", "not_done", ""),
+            ("Đọc sách về Bác mỗi tháng", "partly", "6/12 tháng"),
+        ],
+        proposed="Hoàn thành tốt nhiệm vụ",
+        confirmed=None,
+        place="",
+        signed_on=datetime.date(2026, 11, 20),
+        reference="TDG-2026-000007",
     )
     return dataclasses.replace(sheet, **changes)
 
@@ -127,17 +152,14 @@ def test_date_line_pads_day_and_month_and_dots_a_missing_place() -> None:
     assert "Đảng viên: Không" in lines
 
 
-def test_signature_block_names_the_member() -> None:
-    sheet = make_sheet(
-        status_line="Đã nộp ngày 09/04/2026 (đúng hạn) · Đã được duyệt ngày 12/04/2026"
-    )
-    document = open_docx(render_pledge_docx(sheet))
+def test_signature_block_names_the_member_and_holds_nothing_technical() -> None:
+    document = open_docx(render_pledge_docx(make_sheet(reference="DK-2026-000123")))
     signatures = document.tables[-1]
     left = signatures.cell(0, 0).paragraphs
     assert left[0].text == "XÁC NHẬN CỦA CÔNG ĐOÀN CƠ SỞ"
     assert bold_texts(left[0]) == left[0].text
-    assert left[1].text == sheet.status_line
-    assert all(run.italic for run in left[1].runs)
+    assert left[1].text == "(Ký tên, đóng dấu)"
+    assert all(not p.text for p in left[2:])  # room to sign and stamp, nothing else
 
     right = signatures.cell(0, 1).paragraphs
     assert right[0].text == "NGƯỜI ĐĂNG KÝ"
@@ -145,49 +167,34 @@ def test_signature_block_names_the_member() -> None:
     assert right[-1].text == "Nguyễn Thị Ngọc Hằng"
     assert bold_texts(right[-1]) == "Nguyễn Thị Ngọc Hằng"
     assert any(not p.text for p in right[2:-1])  # room to sign
+    body = all_text(document)
+    for remark in ("muộn", "đúng hạn", "Nộp ngày", "Đã duyệt", "DK-2026"):
+        assert remark not in body  # no status, time or number near the signatures
+    assert not re.search(r"\d{1,2}:\d{2}", body)  # no clock times anywhere in the body
 
 
-def test_assessment_table_and_rating_when_given() -> None:
-    rows = [
-        ("Thực hành tiết kiệm, chống lãng phí", "Hoàn thành", "Giảm 10% điện năng"),
-        ("Tham gia hiến máu nhân đạo", "Chưa hoàn thành", ""),
-    ]
-    sheet = make_sheet(assessment=rows, rating_label="Hoàn thành tốt nhiệm vụ")
-    document = open_docx(render_pledge_docx(sheet))
-    lines = paragraphs(document)
-
-    assert "TỰ ĐÁNH GIÁ CUỐI NĂM" in lines
-    assert "Tự xếp loại đề xuất: Hoàn thành tốt nhiệm vụ" in lines
-    table = document.tables[1]
-    assert [cell.text for cell in table.rows[0].cells] == [
-        "TT",
-        "Nội dung đã đăng ký",
-        "Kết quả",
-        "Ghi chú",
-    ]
-    assert [[cell.text for cell in row.cells] for row in table.rows[1:]] == [
-        ["1", *rows[0]],
-        ["2", *rows[1]],
-    ]
-    assert table.style is not None and table.style.name == "Table Grid"  # bordered
+def test_position_line_is_dotted_until_known() -> None:
+    lines = paragraphs(open_docx(render_pledge_docx(make_sheet())))
+    dotted = next(line for line in lines if line.startswith("Chức vụ: "))
+    assert set(dotted.removeprefix("Chức vụ: ")) == {"."}  # written in by hand
+    lines = paragraphs(open_docx(render_pledge_docx(make_sheet(position="Giáo viên"))))
+    assert "Chức vụ: Giáo viên" in lines
+    assert lines.index("Họ và tên: Nguyễn Thị Ngọc Hằng") < lines.index("Chức vụ: Giáo viên")
 
 
-def test_no_assessment_and_no_reference_when_absent() -> None:
-    document = open_docx(render_pledge_docx(make_sheet()))
-    text = all_text(document)
-    assert "TỰ ĐÁNH GIÁ CUỐI NĂM" not in text
-    assert "Tự xếp loại" not in text
-    assert "Nội dung đã đăng ký" not in text
-    assert len(document.tables) == 2  # header and signatures only
+def test_reference_printed_small_in_the_footer() -> None:
+    document = open_docx(render_pledge_docx(make_sheet(reference="DK-2026-000123")))
+    footer = document.sections[0].footer.paragraphs[0]
+    assert footer.text == "DK-2026-000123"
+    assert footer.runs[0].font.size.pt <= 10
     blocks = [child.tag for child in document.element.body if child.tag != qn("w:sectPr")]
     assert blocks[-1] == qn("w:tbl")  # nothing printed under the signatures
 
 
-def test_reference_printed_small_at_the_bottom() -> None:
-    document = open_docx(render_pledge_docx(make_sheet(reference="DK-2026-000123")))
-    last = document.paragraphs[-1]
-    assert last.text == "DK-2026-000123"
-    assert last.runs[0].font.size.pt <= 10
+def test_no_reference_when_absent() -> None:
+    document = open_docx(render_pledge_docx(make_sheet()))
+    assert document.sections[0].footer.paragraphs[0].text == ""
+    assert len(document.tables) == 2  # header and signatures only
 
 
 def test_empty_section_prints_none() -> None:
@@ -213,11 +220,12 @@ HOSTILE = [
 
 @pytest.mark.parametrize("item", HOSTILE, ids=["markup", "emoji", "sql", "long", "breaks"])
 def test_hostile_items_come_back_verbatim(item: str) -> None:
-    sheet = make_sheet(sections=[("I. NỘI DUNG", [item])], assessment=[(item, "Đạt", item)])
+    sheet = make_sheet(sections=[("I. NỘI DUNG", [item])])
     document = open_docx(render_pledge_docx(sheet))
     assert f"- {item}" in paragraphs(document)
-    assert document.tables[1].cell(1, 1).text == item
-    assert document.tables[1].cell(1, 3).text == item
+    assessment = open_docx(render_assessment_docx(make_assessment(rows=[(item, "done", item)])))
+    assert assessment.tables[1].cell(1, 1).text == item
+    assert assessment.tables[1].cell(1, 5).text == item
 
 
 def test_long_item_is_5000_characters() -> None:
@@ -234,27 +242,25 @@ def test_control_characters_are_dropped() -> None:
         sections=[("I.\x04 HỌC TẬP", [dirty])],
         timeline="Cả năm\x05",
         place="Hà\x06 Nội",
-        status_line="Đã nộp\x10",
-        assessment=[(dirty, "Đạt\x11", "Tốt\x12")],
-        rating_label="Hoàn thành\x13",
+        position="Giáo\x10 viên",
         reference="DK\x14-1",
     )
     document = open_docx(render_pledge_docx(sheet))
     lines = paragraphs(document)
     assert "- Học tập đều đặn" in lines
     assert "Họ và tên: Trần Văn Bình" in lines
+    assert "Chức vụ: Giáo viên" in lines
     assert "Đơn vị: CĐCS Trường A, LĐLĐ huyện B" in lines
     assert "I. HỌC TẬP" in lines
     assert "Hà Nội, ngày 09 tháng 4 năm 2026" in lines
-    assert "Tự xếp loại đề xuất: Hoàn thành" in lines
-    assert lines[-1] == "DK-1"
-    assert [c.text for c in document.tables[1].rows[1].cells] == [
-        "1",
-        "Học tập đều đặn",
-        "Đạt",
-        "Tốt",
-    ]
+    assert document.sections[0].footer.paragraphs[0].text == "DK-1"
     assert not any(ch in "".join(lines) for ch in map(chr, range(0x20)) if ch not in "\t\n")
+    rows = [(dirty, "partly", "Tốt\x12")]
+    assessment = open_docx(render_assessment_docx(make_assessment(rows=rows, proposed="Tốt\x13")))
+    assert [c.text for c in assessment.tables[1].rows[1].cells] == [
+        "1", "Học tập đều đặn", "", "X", "", "Tốt",
+    ]  # fmt: skip
+    assert "Tự xếp loại (đề xuất): Tốt" in paragraphs(assessment)
 
 
 def test_page_is_a4_portrait_with_administrative_margins() -> None:
@@ -280,3 +286,50 @@ def test_page_is_a4_portrait_with_administrative_margins() -> None:
 )
 def test_date_line_pads_as_decree_30_says(day: datetime.date, expected: str) -> None:
     assert date_line("Lào Cai", day) == expected
+
+
+# --- the year-end self-assessment -----------------------------------------------------------
+
+
+def test_assessment_ticks_each_commitment_and_leaves_the_confirmation_to_fill() -> None:
+    document = open_docx(render_assessment_docx(make_assessment()))
+    lines = paragraphs(document)
+    assert (
+        "BẢN TỰ ĐÁNH GIÁ KẾT QUẢ THỰC HIỆN BẢN ĐĂNG KÝ HỌC TẬP VÀ LÀM THEO TƯ TƯỞNG, ĐẠO ĐỨC, "
+        "PHONG CÁCH HỒ CHÍ MINH NĂM 2026" in lines
+    )
+    assert "Họ và tên: Nguyễn Thị Ngọc Hằng" in lines
+    assert "............, ngày 20 tháng 11 năm 2026" in lines
+    table = document.tables[1]
+    assert [c.text for c in table.rows[0].cells] == [
+        "TT", "Nội dung đã đăng ký", "Đã thực hiện", "Thực hiện một phần", "Chưa thực hiện",
+        "Ghi chú",
+    ]  # fmt: skip
+    assert [[c.text for c in row.cells] for row in table.rows[1:]] == [
+        ["1", "Thực hành tiết kiệm, chống lãng phí", "X", "", "", "Giảm 10% điện năng"],
+        ["2", "Tham gia hiến máu nhân đạo", "", "", "X", ""],
+        ["3", "Đọc sách về Bác mỗi tháng", "", "X", "", "6/12 tháng"],
+    ]
+    assert "Tự xếp loại (đề xuất): Hoàn thành tốt nhiệm vụ" in lines
+    confirmed = next(line for line in lines if line.startswith("Công đoàn cơ sở xác nhận"))
+    assert set(confirmed.split(": ", 1)[1]) == {"."}  # not yet: a line to write on
+    assert not any(line.startswith("Lý do điều chỉnh") for line in lines)
+    signatures = document.tables[-1]
+    assert signatures.cell(0, 0).paragraphs[0].text == "XÁC NHẬN CỦA CÔNG ĐOÀN CƠ SỞ"
+    assert signatures.cell(0, 1).paragraphs[0].text == "NGƯỜI TỰ ĐÁNH GIÁ"
+    assert signatures.cell(0, 1).paragraphs[-1].text == "Nguyễn Thị Ngọc Hằng"
+    assert document.sections[0].footer.paragraphs[0].text == "TDG-2026-000007"
+
+
+def test_assessment_confirmed_with_another_rating_gives_the_reason() -> None:
+    sheet = make_assessment(confirmed="Hoàn thành nhiệm vụ", reason="Chưa hiến máu như đăng ký")
+    lines = paragraphs(open_docx(render_assessment_docx(sheet)))
+    assert "Tự xếp loại (đề xuất): Hoàn thành tốt nhiệm vụ" in lines
+    assert "Công đoàn cơ sở xác nhận xếp loại: Hoàn thành nhiệm vụ" in lines
+    assert "Lý do điều chỉnh xếp loại: Chưa hiến máu như đăng ký" in lines
+
+
+def test_assessment_without_commitments_says_so() -> None:
+    document = open_docx(render_assessment_docx(make_assessment(rows=[])))
+    assert "(Không có nội dung nào để tự đánh giá)" in paragraphs(document)
+    assert len(document.tables) == 2  # header and signatures

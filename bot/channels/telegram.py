@@ -56,7 +56,7 @@ PLATFORM = "telegram"
 TEXT_LIMIT = 4096
 CAPABILITIES = Capabilities(text_limit=TEXT_LIMIT, buttons=True, uploads=True)
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # larger photos are not fetched (Telegram's own are ~0.3 MB)
-MENU_COMMANDS = ("start", "hoc", "thi", "dangky", "toi", "trogiup", "huy")
+MENU_COMMANDS = ("start", "hoc", "thi", "dangky", "guongtot", "toi", "trogiup", "huy")
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]

@@ -378,3 +378,20 @@ def move_dates(session: Session, plan_id: str, *, days: int, by: str, now: datet
     session.add(row)
     session.flush()
     _changed(session)
+
+
+@dataclass(frozen=True)
+class PlanRef:
+    """What the records of a year are filed under (conferences, breakthrough tasks, models)."""
+
+    id: str
+    year: int
+    topic: str  # the yearly topic's id
+
+
+def for_unit(session: Session, unit_id: int, *, now: datetime, tz: ZoneInfo) -> PlanRef | None:
+    """The current plan of the unit's tree, if any."""
+    campaign = current(session, root_code(session, unit_id), now=now, tz=tz)
+    if campaign is None:
+        return None
+    return PlanRef(id=campaign.id, year=campaign.year, topic=campaign.topic)

@@ -216,6 +216,8 @@ def submit_assessment(session: Session, pledge: Pledge, rating: str, now: dateti
     pledge.assessment_status = AssessmentStatus.SUBMITTED
     pledge.assessment_submitted_at = now
     pledge.rating = rating
+    pledge.rating_confirmed = None
+    pledge.rating_reason = None
     pledge.assessment_reviewed_at = None
     pledge.assessment_comment = None
     pledge.updated_at = now
@@ -231,9 +233,13 @@ def review_assessment(
     confirm: bool,
     comment: str | None,
     now: datetime,
+    rating: str | None = None,
+    reason: str | None = None,
 ) -> bool:
     """Confirm or return the self-assessment sent at `submitted_at`; False if it was sent again
-    or decided meanwhile."""
+    or decided meanwhile. Confirmed with the proposed rating, or with `rating` and `reason` when
+    the officer changes it."""
+    confirmed: Any = rating if rating is not None else col(Pledge.rating)
     return _decide(
         session,
         pledge_id,
@@ -247,6 +253,8 @@ def review_assessment(
             else AssessmentStatus.RETURNED,
             "assessment_reviewed_at": now,
             "assessment_comment": comment,
+            "rating_confirmed": confirmed if confirm else None,
+            "rating_reason": reason if confirm and rating is not None else None,
             "updated_at": now,
         },
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,8 @@ from bot.models import (
     AuditLog,
     Broadcast,
     ConversationState,
+    ExampleStatus,
+    GoodExample,
     GroupLink,
     Identity,
     Member,
@@ -30,7 +32,9 @@ from bot.models import (
     Pledge,
     QuizAttempt,
     RoleGrant,
+    StudyCheckIn,
     StudyProgress,
+    StudySession,
     Unit,
 )
 from bot.services import audit, pledges, units
@@ -69,6 +73,8 @@ class Export:
     pledges: list[Pledge]
     links: list[GroupLink]
     audit: list[AuditLog]  # rows where the member acted or was acted upon
+    checkins: list[tuple[StudyCheckIn, StudySession]] = field(default_factory=list)
+    examples: list[GoodExample] = field(default_factory=list)  # good examples they told about
     refs: frozenset[str] = frozenset()  # the member's own actor refs
 
     def who(self, ref: str | None) -> str | None:
@@ -131,6 +137,22 @@ def collect(session: Session, member: Member) -> Export:
         links=links,
         audit=list(audit_rows),
         refs=frozenset(refs),
+        checkins=[
+            (c, conf)
+            for c, conf in session.exec(
+                select(StudyCheckIn, StudySession)
+                .join(StudySession, col(StudySession.id) == StudyCheckIn.session_id)
+                .where(StudyCheckIn.member_id == mid)
+                .order_by(col(StudyCheckIn.checked_in_at))
+            ).all()
+        ],
+        examples=list(
+            session.exec(
+                select(GoodExample)
+                .where(GoodExample.submitted_by == mid)
+                .order_by(col(GoodExample.id))
+            ).all()
+        ),
     )
 
 
@@ -168,6 +190,17 @@ def as_json(export: Export, *, now: datetime) -> bytes:
         "quiz_attempts": [_row(a) for a in export.attempts],
         "pledges": [_row(p, reviewer=export.who(p.reviewer)) for p in export.pledges],
         "group_links": [_row(g, unit=unit(g.unit_id)) for g in export.links],
+        "conference_checkins": [
+            _row(c, conference={"held_on": conf.held_on.isoformat(), "topic": conf.topic})
+            for c, conf in export.checkins
+        ],
+        "good_examples": [
+            {
+                **_row(e, reviewer=export.who(e.reviewer)),
+                "photo": e.photo is not None,  # the photo itself is in the chat it was sent from
+            }
+            for e in export.examples
+        ],
         "audit": [_row(a, actor=export.who(a.actor)) for a in export.audit],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, default=_json_value).encode("utf-8")
@@ -255,6 +288,17 @@ def erase(session: Session, member: Member, *, now: datetime, chat: tuple[str, s
         )
     session.execute(delete(RoleGrant).where(col(RoleGrant.member_id) == mid))
     session.execute(delete(Identity).where(col(Identity.member_id) == mid))
+    # good examples they told about: those not yet reviewed go; decided ones (about someone
+    # else, maybe published) stay, no longer linked to them. Check-ins stay as anonymous counts.
+    told = col(GoodExample.submitted_by) == mid
+    session.execute(
+        delete(GoodExample).where(told, col(GoodExample.status) == ExampleStatus.SUBMITTED)
+    )
+    session.execute(update(GoodExample).where(told).values(submitted_by=None))
+    if refs:
+        session.execute(
+            update(GoodExample).where(col(GoodExample.reviewer).in_(refs)).values(reviewer=alias)
+        )
 
     for pledge in session.exec(select(Pledge).where(Pledge.member_id == mid)).all():
         _blank(pledge, now)
@@ -275,7 +319,7 @@ def erase(session: Session, member: Member, *, now: datetime, chat: tuple[str, s
 
 
 def _blank(pledge: Pledge, now: datetime) -> None:
-    """Keep what the counts are made of (status, times, late, revision, rating, results);
+    """Keep what the counts are made of (status, times, late, revision, ratings, results);
     drop every text the member wrote or ticked and the comments about them."""
     empty = pledges.empty_draft()
     pledge.draft = dict(empty)
@@ -288,4 +332,5 @@ def _blank(pledge: Pledge, now: datetime) -> None:
         ]
     pledge.review_comment = None
     pledge.assessment_comment = None
+    pledge.rating_reason = None
     pledge.updated_at = now

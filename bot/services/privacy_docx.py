@@ -12,8 +12,8 @@ from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
-from bot.services.pledge_docx import FONT
-from bot.services.pledge_docx import _text as xml_text
+from bot.services.docxform import FONT
+from bot.services.docxform import text as xml_text
 from bot.services.privacy import Part
 
 BODY = Pt(13)

@@ -1,4 +1,5 @@
-"""Campaign figures by unit: members, pledges, quizzes and study, rolled up the unit tree.
+"""Campaign figures by unit: members, pledges, quizzes and study (in /hoc, or at a conference
+with a check-in), rolled up the unit tree.
 
 A handful of GROUP BY `member.unit_id` queries restricted to the subtree (by `Unit.path` prefix)
 give each unit's own figures; they are then added up along the unit paths in Python. No query per
@@ -20,7 +21,19 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, delete, exists, func, insert, or_
+from sqlalchemy import (
+    Float,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -30,7 +43,9 @@ from bot.models import (
     Pledge,
     PledgeStatus,
     QuizAttempt,
+    StudyCheckIn,
     StudyProgress,
+    StudySession,
     Unit,
     UnitTally,
 )
@@ -58,7 +73,9 @@ class UnitFigures:
     quiz_takers: int  # members with a finished attempt at one of the campaign's quizzes
     quiz_passed: int  # takers who passed at least once
     avg_score_pct: float | None  # average of each taker's best score, in %
-    studied: int  # members who completed the campaign's yearly topic
+    studied: int  # members who completed the campaign's yearly topic in /hoc
+    checked_in: int = 0  # members who checked in at one of the plan's study conferences
+    studied_any: int = 0  # members who studied the topic either way (/hoc or a conference)
     real_members: int | None = None  # the unit's real membership (Unit.members), if known
     real_party_members: int | None = None
 
@@ -102,6 +119,8 @@ class _Tally:
     quiz_passed: int = 0
     score_sum: float = 0.0  # sum of the takers' best scores in %
     studied: int = 0
+    checked_in: int = 0
+    studied_any: int = 0
 
     def add(self, other: _Tally) -> None:  # field by field: called for every unit of a province
         self.members += other.members
@@ -114,6 +133,8 @@ class _Tally:
         self.quiz_passed += other.quiz_passed
         self.score_sum += other.score_sum
         self.studied += other.studied
+        self.checked_in += other.checked_in
+        self.studied_any += other.studied_any
 
 
 _TALLY_FIELDS = tuple(f.name for f in fields(_Tally))
@@ -153,6 +174,8 @@ def _figures(
         quiz_passed=t.quiz_passed,
         avg_score_pct=t.score_sum / t.quiz_takers if t.quiz_takers else None,
         studied=t.studied,
+        checked_in=t.checked_in,
+        studied_any=t.studied_any,
     )
 
 
@@ -388,6 +411,35 @@ def _own_tallies(session: Session, campaign: Campaign, top: Unit | None) -> dict
     )
     for unit_id, count in session.execute(studied):
         tally(unit_id).studied += count
+
+    # a check-in at one of the plan's conferences counts as having studied the topic too
+    attended: Any = (
+        sa_select(col(StudyCheckIn.member_id).label("member_id"), literal(1).label("att"))
+        .join(StudySession, col(StudySession.id) == StudyCheckIn.session_id)
+        .where(col(StudySession.campaign_id) == campaign.id)
+    )
+    finished: Any = sa_select(
+        col(StudyProgress.member_id).label("member_id"), literal(0).label("att")
+    ).where(
+        col(StudyProgress.topic_id) == campaign.topic, col(StudyProgress.completed_at).is_not(None)
+    )
+    either = union_all(attended, finished).subquery()
+    per_member = (
+        sa_select(either.c.member_id, func.max(either.c.att).label("att"))
+        .group_by(either.c.member_id)
+        .subquery()
+    )
+    learned = (
+        sa_select(col(Member.unit_id), func.sum(per_member.c.att), func.count())
+        .select_from(per_member)
+        .join(Member, col(Member.id) == per_member.c.member_id)
+        .where(counted, scope)
+        .group_by(col(Member.unit_id))
+    )
+    for unit_id, checked_in, count in session.execute(learned):
+        t = tally(unit_id)
+        t.checked_in += checked_in or 0
+        t.studied_any += count
     return own
 
 
