@@ -84,12 +84,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def optimize(engine: Engine) -> None:
     """Keep SQLite's planner statistics current (PostgreSQL's autovacuum does this itself):
     without them SQLite scans a whole campaign to count one district. Sampled (analysis_limit),
-    so it takes milliseconds even on a million rows; the scheduler runs it every few minutes."""
+    so it takes milliseconds even on a million rows; the scheduler runs it every few minutes.
+    Best effort: a database busy with writers is simply analysed next time."""
     if engine.dialect.name != "sqlite":
         return
-    with engine.begin() as conn:
-        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-        conn.exec_driver_sql("PRAGMA optimize")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("PRAGMA optimize")
+    except OperationalError as exc:
+        logger.info("optimize skipped: %s", str(exc.orig)[:80])
 
 
 @contextmanager

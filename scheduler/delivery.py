@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 BACKOFF_BASE = 2.0  # seconds: 2, 4, 8, 16 ...
 IDLE_SECONDS = 1.0
 RECOVER_EVERY = timedelta(seconds=30)
+# above this rate a commit per call costs rate (SQLite waits for its disk): rows are started and
+# their outcomes written in groups, and a crash leaves at most one group's calls as "unknown"
+GROUP_ABOVE = 50
 REPORT_TRIES = 3
 TOLERANCE = 1e-6  # seconds: clocks count microseconds, a sleep may end half of one early
 
@@ -58,7 +61,9 @@ class Sender(Protocol):
         self, chat_id: str, text: str, photo: bytes | None = None, *, kind: str | None = None
     ) -> SendResult:
         """`kind`: the broadcast's kind (None for a report to one person), for platforms whose
-        monthly message limit gives some kinds priority over others (bot/services/quota.py)."""
+        monthly message limit gives some kinds priority over others (bot/services/quota.py).
+        A sender may also have `flush()`, called (in a thread) when the worker pauses or stops,
+        to write what it keeps for later."""
         ...
 
 
@@ -274,7 +279,7 @@ class DeliveryWorker:
         inflight: set[asyncio.Task[Outcome]] = set()
         unrecorded: list[Outcome] = []
         recording: set[asyncio.Future[int]] = set()
-        group = max(1, self.concurrency // 2) if self.rate > 100 else 1
+        group = max(1, self.concurrency // 2) if self.rate > GROUP_ABOVE else 1
         processed = 0
         try:
             while queue or inflight:
@@ -514,11 +519,18 @@ class DeliveryWorker:
         return paused
 
     async def _settle(self) -> None:
-        """Wait for a booking still under way (its slots are simply not used)."""
+        """Wait for a booking still under way (its slots are simply not used), and let the
+        sender write what it keeps for later (the month's message count)."""
         if self._booking is not None:
             with contextlib.suppress(Exception):
                 await self._booking
             self._booking = None
+        flush = getattr(self.sender, "flush", None)
+        if flush is not None:
+            try:
+                await asyncio.to_thread(flush)
+            except Exception as exc:  # a statistic: never a reason to fail a delivery
+                logger.warning("delivery: sender flush failed (%s)", type(exc).__name__)
 
     async def _finish(self) -> None:
         """Close broadcasts with nothing left to send, then send the final reports not sent yet

@@ -50,7 +50,7 @@ class SchedulerService:
                 self.app.db,
                 sender,
                 texts=self.app.content.texts,
-                rate_per_second=self.app.settings.broadcast_rate_per_second,
+                rate_per_second=self.app.settings.rate_for(sender.platform),
                 clock=self.clock,
             )
             for sender in self.senders

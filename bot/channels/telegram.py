@@ -56,6 +56,7 @@ PLATFORM = "telegram"
 TEXT_LIMIT = 4096
 CAPABILITIES = Capabilities(text_limit=TEXT_LIMIT, buttons=True, uploads=True)
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # larger photos are not fetched (Telegram's own are ~0.3 MB)
+CONNECTIONS = 32
 MENU_COMMANDS = ("start", "hoc", "thi", "dangky", "guongtot", "toi", "trogiup", "huy")
 
 
@@ -68,6 +69,10 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .base_url(f"{root}/bot{{token}}")
         .base_file_url(f"{root}/file/bot{{token}}")
         .concurrent_updates(True)
+        # one host: a few kept-alive connections are enough, and httpcore scans every pooled
+        # connection on each request (PTB's default pool is 256)
+        .connection_pool_size(CONNECTIONS)
+        .pool_timeout(10.0)
         .build()
     )
 

@@ -438,6 +438,8 @@ class ZaloChannel:
         await self.on_update(payload)
 
     async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.counter.flush)
         await self.client.aclose()
 
 
@@ -552,6 +554,11 @@ class ZaloSender:
                     continue
                 return result.error
         return "gave up"
+
+    def flush(self) -> None:
+        """Write the month's count kept for later (no limit set); the worker calls it when it
+        pauses or stops."""
+        self.counter.flush()
 
     async def _link(self, photo: bytes) -> Published | None:
         """The photo's link, stored once per photo and reused while it has days left."""

@@ -10,6 +10,8 @@ then reminders, and people who write to the bot still get answers."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,7 +125,14 @@ def mark_notice(session: Session, *, platform: str, month: str, notice: str, now
 
 
 class Counter:
-    """A platform's month counter for a channel or sender (blocking: call it from a thread)."""
+    """A platform's month counter for a channel or sender (blocking: call it from a thread).
+
+    With a limit, every take is one conditional UPDATE, so nothing ever goes over it. Without
+    one the month is only counted: counts are added up here and written at most once a second
+    (or every FLUSH_EVERY messages), so a mass send does not pay a commit per message."""
+
+    FLUSH_EVERY = 200
+    FLUSH_SECONDS = 1.0
 
     def __init__(
         self, db: Engine, *, platform: str, limit: int, tz: ZoneInfo, clock: Callable[[], datetime]
@@ -133,28 +142,54 @@ class Counter:
         self.limit = limit
         self.tz = tz
         self.clock = clock
+        self._lock = threading.Lock()
+        self._unwritten: dict[str, int] = {}  # month -> messages counted, not yet written
+        self._written_at = time.monotonic()
 
     def take(self, count: int, kind: str | None = None) -> bool:
+        month = month_of(self.clock(), self.tz)
+        if self.limit <= 0:
+            with self._lock:
+                self._unwritten[month] = self._unwritten.get(month, 0) + count
+                due = (
+                    sum(self._unwritten.values()) >= self.FLUSH_EVERY
+                    or time.monotonic() - self._written_at >= self.FLUSH_SECONDS
+                )
+            if due:
+                self.flush()
+            return True
         with Session(self.db) as session:
             return take(
                 session,
                 platform=self.platform,
-                month=month_of(self.clock(), self.tz),
+                month=month,
                 count=count,
                 limit=self.limit,
                 kind=kind,
             )
 
+    def flush(self) -> None:
+        """Write what was counted without a limit (also when a worker stops)."""
+        with self._lock:
+            unwritten, self._unwritten = self._unwritten, {}
+            self._written_at = time.monotonic()
+        if not unwritten:
+            return
+        with Session(self.db) as session:
+            for month, count in unwritten.items():
+                take(session, platform=self.platform, month=month, count=count, limit=0)
+
     def give_back(self, count: int) -> None:
         """Messages counted but not sent after all (the platform refused the call)."""
+        month = month_of(self.clock(), self.tz)
+        if self.limit <= 0:
+            with self._lock:
+                self._unwritten[month] = self._unwritten.get(month, 0) - count
+            return
         with Session(self.db) as session:
             session.execute(
                 update(_U)
-                .where(
-                    _U.c.platform == self.platform,
-                    _U.c.month == month_of(self.clock(), self.tz),
-                    _U.c.sent >= count,
-                )
+                .where(_U.c.platform == self.platform, _U.c.month == month, _U.c.sent >= count)
                 .values(sent=_U.c.sent - count)
             )
             session.commit()
