@@ -37,7 +37,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _ts(**kw: Any) -> Any:
+def utc_field(**kw: Any) -> Any:
     nullable = kw.pop("nullable", False)
     column = Column(UTCDateTime(), nullable=nullable, **kw)
     if nullable:
@@ -70,8 +70,8 @@ class Unit(SQLModel, table=True):
     # an officer in /thongke); None: not known, rates are then of those registered with the bot
     members: int | None = None
     party_members: int | None = None
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
 
 
 class Member(SQLModel, table=True):
@@ -84,14 +84,14 @@ class Member(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     group: str = Field(max_length=32)
     party_member: bool = False
-    consent_at: datetime | None = _ts(nullable=True)
+    consent_at: datetime | None = utc_field(nullable=True)
     consent_version: str | None = Field(default=None, max_length=32)
     initials_only: bool = False
     mute_anniversaries: bool = False  # anniversary posts off (chosen in /toi)
     mute_announcements: bool = False  # officers' announcements off (reminders stay on)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    deleted_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+    deleted_at: datetime | None = utc_field(nullable=True)
 
 
 class Identity(SQLModel, table=True):
@@ -103,10 +103,10 @@ class Identity(SQLModel, table=True):
     chat_id: str = Field(max_length=64)
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     blocked: bool = False
-    created_at: datetime = _ts()
+    created_at: datetime = utc_field()
     # when the person last wrote from this account (kept to the hour): a member on two apps
     # gets mass messages once, on the app they used last
-    last_seen_at: datetime | None = _ts(nullable=True)
+    last_seen_at: datetime | None = utc_field(nullable=True)
 
 
 class RoleGrant(SQLModel, table=True):
@@ -117,7 +117,7 @@ class RoleGrant(SQLModel, table=True):
     role: str = Field(max_length=16)
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
     granted_by: str = Field(max_length=80)
-    granted_at: datetime = _ts()
+    granted_at: datetime = utc_field()
 
 
 class ConversationState(SQLModel, table=True):
@@ -131,20 +131,20 @@ class ConversationState(SQLModel, table=True):
     step: str | None = Field(default=None, max_length=40)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     version: int = 0
-    updated_at: datetime = _ts()
+    updated_at: datetime = utc_field()
 
 
 class ProcessedUpdate(SQLModel, table=True):
     platform: str = Field(max_length=16, primary_key=True)
     update_id: str = Field(max_length=64, primary_key=True)
-    processed_at: datetime = _ts(index=True)
+    processed_at: datetime = utc_field(index=True)
 
 
 class AuditLog(SQLModel, table=True):
     __table_args__ = (Index("ix_auditlog_at", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _ts()
+    at: datetime = utc_field()
     actor: str = Field(max_length=80)
     action: str = Field(max_length=40)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -157,8 +157,8 @@ class StudyProgress(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", index=True)
     topic_id: str = Field(max_length=64)
     section_index: int = 0
-    completed_at: datetime | None = _ts(nullable=True)
-    updated_at: datetime = _ts()
+    completed_at: datetime | None = utc_field(nullable=True)
+    updated_at: datetime = utc_field()
 
 
 class QuizAttempt(SQLModel, table=True):
@@ -185,9 +185,9 @@ class QuizAttempt(SQLModel, table=True):
     current: int = 0
     score: int = 0
     total: int = 0
-    started_at: datetime = _ts()
-    deadline_at: datetime | None = _ts(nullable=True)
-    finished_at: datetime | None = _ts(nullable=True)
+    started_at: datetime = utc_field()
+    deadline_at: datetime | None = utc_field(nullable=True)
+    finished_at: datetime | None = utc_field(nullable=True)
     elapsed_seconds: int | None = None
     timed_out: bool = False
     passed: bool = False
@@ -228,24 +228,24 @@ class Pledge(SQLModel, table=True):
     draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     content: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     revision: int = 0  # bumped at every submission, so a review applies to what was read
-    first_submitted_at: datetime | None = _ts(nullable=True)
-    submitted_at: datetime | None = _ts(nullable=True)
+    first_submitted_at: datetime | None = utc_field(nullable=True)
+    submitted_at: datetime | None = utc_field(nullable=True)
     late: bool = False
-    reviewed_at: datetime | None = _ts(nullable=True)
+    reviewed_at: datetime | None = utc_field(nullable=True)
     reviewer: str | None = Field(default=None, max_length=80)
     review_comment: str | None = Field(default=None, max_length=500)
     assessment: list[dict[str, Any]] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
     )
     assessment_status: str | None = Field(default=None, max_length=16)
-    assessment_submitted_at: datetime | None = _ts(nullable=True)
+    assessment_submitted_at: datetime | None = utc_field(nullable=True)
     rating: str | None = Field(default=None, max_length=40)  # proposed by the rule
     rating_confirmed: str | None = Field(default=None, max_length=40)  # the officer's
     rating_reason: str | None = Field(default=None, max_length=500)  # why it was changed
-    assessment_reviewed_at: datetime | None = _ts(nullable=True)
+    assessment_reviewed_at: datetime | None = utc_field(nullable=True)
     assessment_comment: str | None = Field(default=None, max_length=500)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
 
 
 class BroadcastKind(StrEnum):
@@ -281,11 +281,11 @@ class Broadcast(SQLModel, table=True):
     created_by: str = Field(max_length=80)  # actor ref or "scheduler"
     report_platform: str | None = Field(default=None, max_length=16)  # who gets the final report
     report_chat_id: str | None = Field(default=None, max_length=64)
-    scheduled_at: datetime = _ts()
-    created_at: datetime = _ts()
-    started_at: datetime | None = _ts(nullable=True)
-    finished_at: datetime | None = _ts(nullable=True)
-    report_sent_at: datetime | None = _ts(nullable=True)  # the final report was attempted
+    scheduled_at: datetime = utc_field()
+    created_at: datetime = utc_field()
+    started_at: datetime | None = utc_field(nullable=True)
+    finished_at: datetime | None = utc_field(nullable=True)
+    report_sent_at: datetime | None = utc_field(nullable=True)  # the final report was attempted
     note: str | None = Field(default=None, max_length=200)  # e.g. why a post was skipped
 
 
@@ -319,10 +319,10 @@ class OutboxMessage(SQLModel, table=True):
     is_group: bool = False
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = 0
-    next_attempt_at: datetime | None = _ts(nullable=True)
+    next_attempt_at: datetime | None = utc_field(nullable=True)
     claimed_by: str | None = Field(default=None, max_length=64)
-    claimed_at: datetime | None = _ts(nullable=True)
-    sent_at: datetime | None = _ts(nullable=True)
+    claimed_at: datetime | None = utc_field(nullable=True)
+    sent_at: datetime | None = utc_field(nullable=True)
     last_error: str | None = Field(default=None, max_length=200)
 
 
@@ -345,7 +345,7 @@ class UnitTally(SQLModel, table=True):
     studied: int = 0
     checked_in: int = 0
     studied_any: int = 0
-    refreshed_at: datetime = _ts()
+    refreshed_at: datetime = utc_field()
 
 
 class DeliveryPace(SQLModel, table=True):
@@ -353,8 +353,8 @@ class DeliveryPace(SQLModel, table=True):
     processes deliver): the next free send slot, and the pause the platform asked for (429)."""
 
     platform: str = Field(max_length=16, primary_key=True)
-    next_at: datetime | None = _ts(nullable=True)
-    paused_until: datetime | None = _ts(nullable=True)
+    next_at: datetime | None = utc_field(nullable=True)
+    paused_until: datetime | None = utc_field(nullable=True)
 
 
 class GroupLink(SQLModel, table=True):
@@ -367,7 +367,7 @@ class GroupLink(SQLModel, table=True):
     chat_id: str = Field(max_length=64)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     linked_by: str = Field(max_length=80)
-    linked_at: datetime = _ts()
+    linked_at: datetime = utc_field()
     active: bool = True
 
 
@@ -382,8 +382,8 @@ class StoredFile(SQLModel, table=True):
     content_type: str = Field(max_length=100)
     size: int = 0
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = _ts()
-    expires_at: datetime = _ts()
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
 
 
 class PlatformUsage(SQLModel, table=True):
@@ -394,8 +394,8 @@ class PlatformUsage(SQLModel, table=True):
     month: str = Field(max_length=7, primary_key=True)  # "2026-12"
     sent: int = 0
     held: int = 0
-    warned_at: datetime | None = _ts(nullable=True)  # admins told the month reached 80%
-    held_notice_at: datetime | None = _ts(nullable=True)  # admins told messages were held
+    warned_at: datetime | None = utc_field(nullable=True)  # admins told the month reached 80%
+    held_notice_at: datetime | None = utc_field(nullable=True)  # admins told messages were held
 
 
 class LinkCode(SQLModel, table=True):
@@ -404,9 +404,9 @@ class LinkCode(SQLModel, table=True):
 
     code: str = Field(max_length=16, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
-    created_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    used_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
+    used_at: datetime | None = utc_field(nullable=True)
 
 
 class Plan(SQLModel, table=True):
@@ -428,124 +428,9 @@ class Plan(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     starts_on: date  # from this day (local) the plan is current for its tree
-    ended_at: datetime | None = _ts(nullable=True)  # ended by an admin: no longer current
+    ended_at: datetime | None = utc_field(nullable=True)  # ended by an admin: no longer current
     created_by: str = Field(max_length=80)  # actor ref, "cli", "presets" or "demo"
     updated_by: str = Field(max_length=80)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
     version: int = 1
-
-
-class ConferenceForm(StrEnum):
-    """The three kinds of study conference in Phụ lục 1 of the report guide."""
-
-    UPPER_OFFICERS = "upper_officers"  # cán bộ công đoàn chủ chốt cấp huyện (cấp trên cơ sở)
-    BASE_OFFICERS = "base_officers"  # cán bộ công đoàn chủ chốt cấp cơ sở
-    MEMBERS = "members"  # đoàn viên, CNVCLĐ
-
-
-class StudySession(SQLModel, table=True):
-    """A study conference ("hội nghị học tập, quán triệt") a unit held in a plan's year: its
-    attendance typed by the officer, or counted from members' check-ins with its code."""
-
-    __table_args__ = (Index("ix_studysession_plan_unit", "campaign_id", "unit_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    unit_id: int = Field(foreign_key="unit.id")
-    campaign_id: str = Field(max_length=64)
-    year: int
-    form: str = Field(max_length=16)
-    held_on: date
-    topic: str = Field(max_length=300)
-    attendees: int | None = None  # typed; None: counted from the check-ins
-    party_attendees: int | None = None
-    checkin_code: str | None = Field(default=None, max_length=16, unique=True)
-    closes_at: datetime | None = _ts(nullable=True)  # check-in closes
-    created_by: str = Field(max_length=80)
-    created_at: datetime = _ts()
-
-
-class StudyCheckIn(SQLModel, table=True):
-    """A member at a conference: counted once, with their party flag at check-in."""
-
-    __table_args__ = (UniqueConstraint("session_id", "member_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    session_id: int = Field(foreign_key="studysession.id", index=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
-    party_member: bool = False
-    checked_in_at: datetime = _ts()
-
-
-class BreakthroughKind(StrEnum):
-    CONTENT = "content"  # nội dung (nhiệm vụ trọng tâm) đột phá: Phụ lục 3
-    ISSUE = "issue"  # vấn đề bức xúc, nổi cộm: Phụ lục 4
-
-
-class BreakthroughStatus(StrEnum):
-    ONGOING = "ongoing"
-    DONE = "done"  # a content carried out; an issue solved for good ("dứt điểm")
-
-
-class Breakthrough(SQLModel, table=True):
-    """A unit's breakthrough content or pressing issue for a plan's year."""
-
-    __table_args__ = (Index("ix_breakthrough_plan_unit", "campaign_id", "unit_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    unit_id: int = Field(foreign_key="unit.id")
-    campaign_id: str = Field(max_length=64)
-    year: int
-    kind: str = Field(max_length=16)
-    text: str = Field(max_length=500)
-    status: str = Field(default=BreakthroughStatus.ONGOING, max_length=16)
-    solved_percent: int = 0  # an issue's share solved, 0-100 (100 when done)
-    created_by: str = Field(max_length=80)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
-class ExampleStatus(StrEnum):
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    DECLINED = "declined"
-
-
-class GoodExample(SQLModel, table=True):
-    """A good person or deed ("gương người tốt, việc tốt") a member told the union about; the
-    unit's officer approves (maybe edits) or declines it. Featured only with `consent`."""
-
-    __table_args__ = (Index("ix_goodexample_unit_status", "unit_id", "status"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    unit_id: int = Field(foreign_key="unit.id")  # the unit of the person or team it is about
-    person: str = Field(max_length=150)  # who: a person or a team
-    text: str = Field(max_length=2000)  # as told
-    photo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    consent: bool = False  # the person named agreed to be featured
-    submitted_by: int | None = Field(default=None, foreign_key="member.id", index=True)
-    status: str = Field(default=ExampleStatus.SUBMITTED, max_length=16)
-    edited_text: str | None = Field(default=None, max_length=2000)  # the officer's edit
-    officer_note: str | None = Field(default=None, max_length=500)
-    reviewer: str | None = Field(default=None, max_length=80)
-    reviewed_at: datetime | None = _ts(nullable=True)
-    created_at: datetime = _ts()
-
-
-class GoodModel(SQLModel, table=True):
-    """A good model or effective way of working ("mô hình hay, cách làm hiệu quả") an officer
-    recorded for a plan's year: new (Phụ lục 5) or replicated from an earlier year (Phụ lục 6)."""
-
-    __table_args__ = (Index("ix_goodmodel_plan_unit", "campaign_id", "unit_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    unit_id: int = Field(foreign_key="unit.id")
-    campaign_id: str = Field(max_length=64)
-    year: int
-    name: str = Field(max_length=200)
-    how: str = Field(max_length=1000)
-    results: str = Field(max_length=1000)
-    recognition: str | None = Field(default=None, max_length=200)  # "Đạt": an award, a title
-    replicated: bool = False
-    created_by: str = Field(max_length=80)
-    created_at: datetime = _ts()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from bot.flow import Context, Router
 from bot.messages import Option
-from bot.models import Breakthrough, BreakthroughKind, BreakthroughStatus, Member, RoleName, Unit
+from bot.models import Member, RoleName, Unit
+from bot.models_year import Breakthrough, BreakthroughKind, BreakthroughStatus
 from bot.services import audit, breakthroughs, plans
 from bot.services.breakthroughs import Invalid
 from bot.services.plans import PlanRef

@@ -10,7 +10,8 @@ from datetime import date, datetime, time, timedelta
 
 from bot.flow import Context, Router
 from bot.messages import Option
-from bot.models import RoleName, StudySession, Unit
+from bot.models import RoleName, Unit
+from bot.models_year import StudySession
 from bot.services import audit, conferences, plans, units
 from bot.services.conferences import FORMS, Draft, Invalid
 from bot.services.plans import PlanRef

@@ -10,7 +10,8 @@ import base64
 
 from bot.flow import Context, Router
 from bot.messages import Option, to_plain
-from bot.models import GoodExample, Unit
+from bot.models import Unit
+from bot.models_year import GoodExample
 from bot.services import examples, units
 from bot.services.examples import Invalid
 from bot.timefmt import fmt_date

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from bot.flow import Context, Router
 from bot.messages import Option
-from bot.models import GoodModel, Unit
+from bot.models import Unit
+from bot.models_year import GoodModel
 from bot.services import audit, examples, plans, units
 from bot.services.examples import Invalid, ModelDraft
 from bot.services.plans import PlanRef

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from bot.flow import Context, Router
 from bot.messages import Option
-from bot.models import ExampleStatus, GoodExample, Member, Unit
+from bot.models import Member, Unit
+from bot.models_year import ExampleStatus, GoodExample
 from bot.services import audit, examples, units
 from bot.services.examples import Invalid
 from handlers import review

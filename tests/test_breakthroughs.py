@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from bot.app import build_app, load_demo_units
 from bot.channels.memory import MemoryChat
-from bot.models import AuditLog, Breakthrough, Identity, RoleGrant, Unit
+from bot.models import AuditLog, Identity, RoleGrant, Unit
+from bot.models_year import Breakthrough
 from tests.helpers import Clock, add_member, make_officer
 
 NOW = datetime(2026, 3, 15, 1, 0, tzinfo=UTC)

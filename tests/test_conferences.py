@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 
 from bot.app import build_app, load_demo_units
 from bot.channels.memory import MemoryChat
-from bot.models import AuditLog, Identity, RoleGrant, StudyCheckIn, StudySession, Unit
+from bot.models import AuditLog, Identity, RoleGrant, Unit
+from bot.models_year import StudyCheckIn, StudySession
 from bot.services import stats
 from tests.helpers import Clock, add_member, make_officer, register
 

@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 from bot.app import build_app, load_demo_units
 from bot.channels.memory import MemoryChat
 from bot.messages import Choices, Document, Photo
-from bot.models import AuditLog, Broadcast, GoodExample, GoodModel, Member
+from bot.models import AuditLog, Broadcast, Member
+from bot.models_year import GoodExample, GoodModel
 from tests.helpers import Clock, add_member, make_officer
 
 NOW = datetime(2026, 4, 20, 2, 0, tzinfo=UTC)

@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import bot.models_year  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

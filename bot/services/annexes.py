@@ -14,17 +14,14 @@ from sqlalchemy import exists, func, or_
 from sqlmodel import Session, col, select
 
 from bot.catalog import Campaign
-from bot.models import (
+from bot.models import Member, Pledge, StudyProgress, Unit
+from bot.models_year import (
     Breakthrough,
     BreakthroughKind,
     BreakthroughStatus,
     ExampleStatus,
     GoodExample,
     GoodModel,
-    Member,
-    Pledge,
-    StudyProgress,
-    Unit,
 )
 from bot.services import breakthroughs, conferences, examples
 from bot.services.conferences import FORMS

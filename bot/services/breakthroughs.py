@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from bot.models import Breakthrough, BreakthroughKind, BreakthroughStatus, Unit
+from bot.models import Unit
+from bot.models_year import Breakthrough, BreakthroughKind, BreakthroughStatus
 from bot.services.plans import PlanRef
 from bot.textutil import one_line
 

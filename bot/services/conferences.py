@@ -16,7 +16,8 @@ from sqlalchemy import case, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.models import ConferenceForm, Member, StudyCheckIn, StudySession, Unit
+from bot.models import Member, Unit
+from bot.models_year import ConferenceForm, StudyCheckIn, StudySession
 from bot.services.plans import PlanRef
 from bot.textutil import one_line
 

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from bot.models import ExampleStatus, GoodExample, GoodModel, Member, Unit
+from bot.models import Member, Unit
+from bot.models_year import ExampleStatus, GoodExample, GoodModel
 from bot.services.plans import PlanRef
 from bot.textutil import one_line
 

@@ -22,8 +22,6 @@ from bot.models import (
     AuditLog,
     Broadcast,
     ConversationState,
-    ExampleStatus,
-    GoodExample,
     GroupLink,
     Identity,
     Member,
@@ -32,11 +30,10 @@ from bot.models import (
     Pledge,
     QuizAttempt,
     RoleGrant,
-    StudyCheckIn,
     StudyProgress,
-    StudySession,
     Unit,
 )
+from bot.models_year import ExampleStatus, GoodExample, StudyCheckIn, StudySession
 from bot.services import audit, pledges, units
 from bot.services.permissions import Actor
 

@@ -13,16 +13,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session, col
 
 from bot.catalog import Campaign
-from bot.models import (
-    Member,
-    MemberGroup,
-    Pledge,
-    PledgeStatus,
-    QuizAttempt,
-    StudyCheckIn,
-    StudyProgress,
-    StudySession,
-)
+from bot.models import Member, MemberGroup, Pledge, PledgeStatus, QuizAttempt, StudyProgress
+from bot.models_year import StudyCheckIn, StudySession
 from bot.services.docxform import line
 from bot.services.report_context import ReportContext
 from bot.services.xlsxform import SCORE, WHEN, cell, header, print_setup, widths

@@ -38,17 +38,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from bot.campaign import Campaign
-from bot.models import (
-    Member,
-    Pledge,
-    PledgeStatus,
-    QuizAttempt,
-    StudyCheckIn,
-    StudyProgress,
-    StudySession,
-    Unit,
-    UnitTally,
-)
+from bot.models import Member, Pledge, PledgeStatus, QuizAttempt, StudyProgress, Unit, UnitTally
+from bot.models_year import StudyCheckIn, StudySession
 
 TALLY_MIN_MEMBERS = 20_000  # below this a scope is read live: exact and well under 300 ms
 TALLY_MAX_AGE = timedelta(minutes=15)  # older tallies are not used (the scheduler is not running)
