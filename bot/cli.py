@@ -15,6 +15,7 @@ from bot.clibase import build as _build
 from bot.clibase import fail
 from bot.clibase import load_settings as _settings
 from bot.clibase import setup_logging as _setup_logging
+from bot.clicontent import content_app
 from bot.cliplan import plan_app
 from bot.cliroles import roles_app
 from bot.config import SettingsError
@@ -25,7 +26,6 @@ app = typer.Typer(
     add_completion=False,
 )
 db_app = typer.Typer(help="Cơ sở dữ liệu", no_args_is_help=True)
-content_app = typer.Typer(help="Nội dung (content/)", no_args_is_help=True)
 units_app = typer.Typer(help="Cây đơn vị", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
@@ -174,20 +174,6 @@ def db_revision(
     settings = _settings()
     upgrade(make_engine(settings.database_url))
     command.revision(alembic_config(settings.database_url), message=message, autogenerate=True)
-
-
-@content_app.command("check")
-def content_check() -> None:
-    """Kiểm tra nội dung trong content/ và chỉ ra lỗi theo tệp và dòng."""
-    from bot.content import check_content
-
-    settings = _settings()
-    problems = check_content(settings.content_dir)
-    for problem in problems:
-        typer.echo(str(problem))
-    if problems:
-        raise fail(f"{len(problems)} lỗi trong nội dung", code=1)
-    typer.echo("Nội dung hợp lệ.")
 
 
 @units_app.command("import")

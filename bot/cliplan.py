@@ -35,8 +35,12 @@ def _status(plan: StoredPlan, current: set[str], today: date) -> str:
 
 def _describe(built: App, plan: StoredPlan, status: str, root_name: str | None) -> list[str]:
     """A plan in plain lines, as `plan show` and `plan new` print it."""
+    from bot.db import session_scope
+    from bot.services import library
+
     c = plan.campaign
-    topics = built.content.catalog.topics
+    with session_scope(built.db) as session:
+        topics = library.catalog(session, built.content.catalog, now=now()).topics
     topic = topics.get(c.topic)
     old = " (chuyên đề của năm trước)" if topic is not None and c.year not in topic.years else ""
     tree = f"{c.root_unit} ({root_name})" if root_name else f"{c.root_unit or 'mọi cây đơn vị'}"
@@ -144,7 +148,7 @@ def plan_new(
     """Tạo kế hoạch năm cho một cây đơn vị, sao chép kế hoạch gần nhất (mọi ngày dời sang năm
     đó)."""
     from bot.db import session_scope
-    from bot.services import plandrafts, plans, units
+    from bot.services import library, plandrafts, plans, units
     from bot.services.plans import PlanError
 
     if not root.strip():
@@ -155,8 +159,8 @@ def plan_new(
     built = build(load_settings())
     moment = now()
     today = moment.astimezone(built.settings.tz).date()
-    catalog = built.content.catalog
     with session_scope(built.db) as session:
+        catalog = library.catalog(session, built.content.catalog, now=moment)
         unit = units.by_code(session, root)
         if unit is None:
             raise fail(f"không có đơn vị mã {root} (nạp cây đơn vị bằng congdoan units import)")

@@ -20,8 +20,9 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.flow import Command, Context, FlowState, Router
-from bot.messages import Choices, Incoming, Option, Reply, Response, Text
+from bot.messages import Choices, FileRequest, Incoming, Option, Reply, Response, Text
 from bot.models import ConversationState, Identity, ProcessedUpdate, RoleName, utcnow
+from bot.services import uploads
 from bot.services.permissions import load
 from bot.texts import Texts
 from bot.typedchoice import match, several
@@ -66,6 +67,8 @@ class Engine:
         self.extra_admins = extra_admins or {}
         # each running channel's bot name (Telegram: its username), for invitations
         self.bot_names: dict[str, str] = {}
+        # apps whose people cannot send files in the chat: a request for one gets an upload link
+        self.upload_links: set[str] = set()
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -143,6 +146,7 @@ class Engine:
             response = Response()
             try:
                 self._route(ctx, response)
+                self._open_upload_links(ctx)
                 new_version = self._save_state(session, row, state, ctx)
                 session.commit()
             except StateConflict:
@@ -156,6 +160,22 @@ class Engine:
         response.replies = self._bind_options(ctx, new_version)
         response.notifications = ctx.notifications
         return response
+
+    def _open_upload_links(self, ctx: Context) -> None:
+        """A request for a file, on an app that takes none in the chat, gets a one-time link."""
+        incoming = ctx.incoming
+        if incoming.platform not in self.upload_links or not self.settings.public_base_url:
+            return
+        for n, reply in enumerate(ctx.replies):
+            if isinstance(reply, FileRequest) and reply.upload_id is None:
+                slot = uploads.open_slot(
+                    ctx.session,
+                    platform=incoming.platform,
+                    user_id=incoming.user_id,
+                    chat_id=incoming.chat_id,
+                    now=ctx.now,
+                )
+                ctx.replies[n] = replace(reply, upload_id=slot.id, expires_at=slot.expires_at)
 
     def _moved(self, incoming: Incoming, version: int) -> bool:
         """Whether the chat's state changed since it was read at `version` (a failure caused
@@ -197,6 +217,10 @@ class Engine:
                 data["_free"] = True
         elif ctx.pending and (state.flow, state.step) == (row.flow, row.step):
             data.update(ctx.pending)  # nothing new was asked: the buttons on screen stay valid
+        if ctx.file_asked or (
+            ctx.file_expected and (state.flow, state.step) == (row.flow, row.step)
+        ):
+            data["_file"] = True  # the step takes a file (until it moves on)
         if row.id is None:
             row.flow, row.step, row.data, row.version = state.flow, state.step, data, new_version
             session.add(row)
@@ -246,6 +270,7 @@ class Engine:
         exact: list[int] = data.pop("_exact", None) or []
         offered_at = data.pop("_ov", None)
         free_numbers = bool(data.pop("_free", False))
+        ctx.file_expected = bool(data.pop("_file", False))
         if pending:
             ctx.pending = {
                 "_options": pending,
@@ -280,6 +305,16 @@ class Engine:
         command = ctx.incoming.command
         if command is not None:
             self._dispatch_command(ctx, *command)
+            return
+        if incoming.upload is not None:
+            if incoming.chat_type != "private":
+                return  # files in a group are for the people in it
+            if not ctx.file_expected:
+                ctx.say("engine.file_not_expected")
+                if pending:
+                    self._show_again(ctx, pending, labels, exact)
+                return
+            self._dispatch_step(ctx)
             return
         if incoming.unsupported is not None and incoming.photo is None:
             if incoming.chat_type == "private":  # in a group, stickers are not for the bot

@@ -11,9 +11,22 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.catalog import Catalog
 from bot.config import Settings
-from bot.messages import Choices, Document, Incoming, Notification, Option, Photo, Reply, Text
+from bot.messages import (
+    Choices,
+    Document,
+    FileRequest,
+    Incoming,
+    Notification,
+    Option,
+    Photo,
+    Reply,
+    Text,
+    Upload,
+)
 from bot.models import Identity, RoleName, utcnow
+from bot.services import library
 from bot.texts import Texts
 
 if TYPE_CHECKING:
@@ -118,7 +131,10 @@ class Context:
         self.choice: str | None = None  # the semantic data of the chosen option
         self.choices: list[str] | None = None  # several options typed at once ("1 3 5")
         self.typed_numbers = True  # a number typed in answer to `ask` chooses an option
+        self.file_asked = False  # this update asked for a file (`ask_file`)
+        self.file_expected = False  # the step on screen had asked for one
         self.pending: dict[str, Any] | None = None  # the options on screen before this update
+        self._catalog: Catalog | None = None
         self.args: str = ""
 
     @property
@@ -128,6 +144,24 @@ class Context:
     @property
     def data(self) -> dict[str, Any]:
         return self.state.data
+
+    @property
+    def catalog(self) -> Catalog:
+        """Topics, quiz banks and plan presets: content/ with the published library."""
+        if self._catalog is None:
+            self._catalog = library.catalog(self.session, self.content.catalog, now=self.now)
+        return self._catalog
+
+    @property
+    def upload(self) -> Upload | None:
+        """The file sent with this update, only where the step asked for one."""
+        return self.incoming.upload
+
+    def ask_file(self, html: str) -> None:
+        """Ask for a file: the next update may carry one (`ctx.upload`). Channels that take no
+        files in the chat add how to send it (an upload link, a path to type)."""
+        self.file_asked = True
+        self.replies.append(FileRequest(html))
 
     def say(self, key: str, **values: Any) -> None:
         self.replies.append(Text(self.t(key, **values)))

@@ -5,10 +5,27 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 Platform = str  # "telegram", "zalo", "console", "memory"
+
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # files people send: larger ones are not fetched
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a person sent (a DOCX, a PDF, a spreadsheet): in the chat where the platform takes
+    files, else through an upload link (bot/services/uploads.py)."""
+
+    filename: str
+    data: bytes | None  # None: over MAX_UPLOAD_BYTES, not fetched
+    size: int
+
+    @property
+    def too_big(self) -> bool:
+        return self.data is None or self.size > MAX_UPLOAD_BYTES
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,7 @@ class Incoming:
     message_id: str | None = None  # the message the button was on, when known
     photo: bytes | None = None  # a photo sent in a private chat (its caption is the text)
     unsupported: str | None = None  # what the bot cannot read: "sticker", "voice", "file"...
+    upload: Upload | None = None  # a file sent in a private chat (its caption is the text)
 
     @property
     def command(self) -> tuple[str, str] | None:
@@ -84,6 +102,16 @@ class Document:
 
 
 @dataclass(frozen=True)
+class FileRequest:
+    """Asks for a file. Where the platform takes files in the chat the text is enough; elsewhere
+    the channel adds how to send one: an upload link (Zalo), a path to type (the terminal)."""
+
+    text: str
+    upload_id: str | None = None  # a one-time upload link, opened for apps that need one
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What a channel can do; the neutral layer makes up for what it cannot."""
 
@@ -92,7 +120,7 @@ class Capabilities:
     uploads: bool  # files are uploaded; without it they are served by link (PUBLIC_BASE_URL)
 
 
-Reply = Text | Choices | Photo | Document
+Reply = Text | Choices | Photo | Document | FileRequest
 
 
 @dataclass(frozen=True)

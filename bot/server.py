@@ -1,6 +1,7 @@
 """Running the bot: every channel whose token is set (Telegram, Zalo, both), by long polling or by
 webhook, with the scheduler beside them, and an HTTP server for the webhooks, /healthz and the
-file links of platforms that take files by URL (/files/<id>)."""
+file links of platforms that take files by URL (/files/<id>), with the upload page for those that
+take no files in the chat (/upload/<id>)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import uploadpage
 from bot.app import App
-from bot.channels.base import Switchboard
+from bot.channels.base import Outbound, Switchboard
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.services import files
@@ -128,12 +130,14 @@ def web_app(
             },
         )
 
+    channels: dict[str, Outbound] = {c.platform: c for c in (telegram, zalo) if c is not None}
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/files/{file_id}", served_file, methods=["GET"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
+            *uploadpage.routes(app, channels),
         ]
     )
 

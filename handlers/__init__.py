@@ -30,6 +30,7 @@ def routers() -> list[Router]:
         start,
         stats,
         study,
+        topics,
     )
 
     assert planfields.router is plans.router  # the form's fields are steps of /kehoach
@@ -57,4 +58,5 @@ def routers() -> list[Router]:
         help.router,
         admin.router,
         plans.router,
+        topics.router,
     ]

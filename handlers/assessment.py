@@ -143,7 +143,7 @@ def assessment_lines(ctx: Context, rows: list[dict[str, Any]]) -> list[str]:
 
 def _assess_summary(ctx: Context, campaign: Campaign, pledge: Pledge) -> None:
     rows = pledge.assessment or []
-    rating = ctx.content.catalog.pledges.rating
+    rating = ctx.catalog.pledges.rating
     results = [str(r.get("result")) for r in rows]
     level = rating.rate(results)
     lines = [ctx.t("pledge.assess_summary_title", year=campaign.year)]
@@ -184,7 +184,7 @@ def on_assess_review(ctx: Context) -> None:
             ctx.finish()
             ctx.say("pledge.assess_closed")
             return
-        level = ctx.content.catalog.pledges.rating.rate([str(r.get("result")) for r in rows])
+        level = ctx.catalog.pledges.rating.rate([str(r.get("result")) for r in rows])
         pledges.submit_assessment(ctx.session, pledge, level.id, ctx.now)
         ctx.finish()
         ctx.say("pledge.assess_sent", rating=level.label)

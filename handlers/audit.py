@@ -146,7 +146,7 @@ class _Known:
             select(Broadcast.id, Broadcast.text).where(col(Broadcast.id).in_(ids("broadcast")))
         ).all()
         self.broadcasts = {bid: _first_words(text) for bid, text in sent}
-        self.years = {c.id: c.year for c in ctx.content.catalog.campaigns}
+        self.years = {c.id: c.year for c in ctx.catalog.campaigns}
 
 
 def _first_words(html: str) -> str:

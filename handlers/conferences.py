@@ -169,7 +169,7 @@ def on_date(ctx: Context) -> None:
 
 def _ask_topic(ctx: Context) -> None:
     ctx.goto(TOPIC)
-    topic = ctx.content.catalog.topics.get(str(ctx.data.get("topic_id")))
+    topic = ctx.catalog.topics.get(str(ctx.data.get("topic_id")))
     if topic is None:
         ctx.say("conference.ask_topic")
         return
@@ -179,7 +179,7 @@ def _ask_topic(ctx: Context) -> None:
 
 @router.step(TOPIC)
 def on_topic(ctx: Context) -> None:
-    topic = ctx.content.catalog.topics.get(str(ctx.data.get("topic_id")))
+    topic = ctx.catalog.topics.get(str(ctx.data.get("topic_id")))
     if ctx.choice == "plan" and topic is not None:
         ctx.data["topic"] = topic.title[: conferences.TOPIC_MAX]
     else:

@@ -19,7 +19,7 @@ _ROMAN = ("I", "II", "III", "IV", "V", "VI")
 
 def rating_label(ctx: Context, rating: str | None) -> str:
     """A rating level's name, e.g. "Hoàn thành tốt nhiệm vụ"."""
-    for level in ctx.content.catalog.pledges.rating.levels:
+    for level in ctx.catalog.pledges.rating.levels:
         if level.id == rating:
             return str(level.label)
     return rating or "—"

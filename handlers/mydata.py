@@ -204,12 +204,12 @@ def _platform(ctx: Context, platform: str) -> str:
 
 
 def _topic(ctx: Context, topic_id: str) -> str:
-    topic = ctx.content.catalog.topics.get(topic_id)
+    topic = ctx.catalog.topics.get(topic_id)
     return str(topic.short_title) if topic else topic_id
 
 
 def _study_line(ctx: Context, row: StudyProgress) -> str:
-    topic = ctx.content.catalog.topics.get(row.topic_id)
+    topic = ctx.catalog.topics.get(row.topic_id)
     if row.completed_at:
         state = _plain(
             ctx, "profile.studied_done", date=fmt_date(row.completed_at, ctx.settings.tz)

@@ -51,7 +51,7 @@ def _ask_topic(ctx: Context) -> None:
             years=topic_years(ctx, topic.id),
         )
         options.append(Option(to_plain(label), f"t:{topic.id}"))
-    current = ctx.content.catalog.topics.get(form["topic"])
+    current = ctx.catalog.topics.get(form["topic"])
     lines = [
         field_title(ctx, TOPIC),
         ctx.t("plans.topic_now", title=current.title if current else form["topic"]),
@@ -63,7 +63,7 @@ def _ask_topic(ctx: Context) -> None:
 @router.step(TOPIC)
 def on_topic(ctx: Context) -> None:
     topic_id = (ctx.choice or "").removeprefix("t:")
-    if topic_id not in ctx.content.catalog.topics:
+    if topic_id not in ctx.catalog.topics:
         ctx.say("plans.need_choice")
         _ask_topic(ctx)
         return
@@ -78,7 +78,7 @@ def on_topic(ctx: Context) -> None:
 
 
 def _quiz_topics(ctx: Context) -> list[Any]:
-    banks = ctx.content.catalog.banks
+    banks = ctx.catalog.banks
     return [t for t in sorted_topics(ctx) if banks.get(t.id)]
 
 
@@ -95,7 +95,7 @@ def _ask_quizzes(ctx: Context) -> None:
 
 def _toggle(ctx: Context, topic_id: str) -> None:
     form = form_of(ctx)
-    bank = ctx.content.catalog.banks.get(topic_id) or []
+    bank = ctx.catalog.banks.get(topic_id) or []
     if not bank:
         return
     rules = [q for q in form["quizzes"] if q["topic"] != topic_id]

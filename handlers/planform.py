@@ -132,13 +132,13 @@ def ask(ctx: Context, field: str) -> None:
 
 
 def sorted_topics(ctx: Context) -> list[Any]:
-    topics = ctx.content.catalog.topics.values()
+    topics = ctx.catalog.topics.values()
     return sorted(topics, key=lambda t: (-max(t.years, default=0), t.short_title))
 
 
 def topic_years(ctx: Context, topic_id: str) -> str:
     """The years of a topic: '2024', '2021–2026', '2022, 2024'."""
-    topic = ctx.content.catalog.topics.get(topic_id)
+    topic = ctx.catalog.topics.get(topic_id)
     years = sorted(set(topic.years)) if topic is not None else []
     if not years:
         return "—"
@@ -149,12 +149,12 @@ def topic_years(ctx: Context, topic_id: str) -> str:
 
 def old_topic(ctx: Context, form: dict[str, Any]) -> bool:
     """A topic of earlier years: allowed (a province may keep one), and said so."""
-    topic = ctx.content.catalog.topics.get(form["topic"])
+    topic = ctx.catalog.topics.get(form["topic"])
     return topic is not None and form["year"] not in topic.years
 
 
 def quiz_text(ctx: Context, rule: dict[str, Any]) -> str:
-    topic = ctx.content.catalog.topics.get(rule["topic"])
+    topic = ctx.catalog.topics.get(rule["topic"])
     limit = rule.get("time_limit_minutes")
     return ctx.t(
         "plans.quiz_rule",
@@ -206,7 +206,7 @@ def typed_day(ctx: Context, field: str) -> date | None:
 
 def summary_lines(ctx: Context, form: dict[str, Any]) -> list[str]:
     """The plan, field by field, as the admin checks it (also /kehoach → Xem)."""
-    topic = ctx.content.catalog.topics.get(form["topic"])
+    topic = ctx.catalog.topics.get(form["topic"])
     old = ctx.t("plans.topic_old_mark", years=topic_years(ctx, form["topic"]))
     quizzes = "; ".join(quiz_text(ctx, q) for q in form["quizzes"]) or ctx.t("plans.no_quizzes")
     deadline = day_of(form["submit_before"])
@@ -283,7 +283,7 @@ def _save(ctx: Context) -> None:
         return
     try:
         campaign = plandrafts.from_form(form)
-        plandrafts.check(campaign, ctx.content.catalog, today=today(ctx))
+        plandrafts.check(campaign, ctx.catalog, today=today(ctx))
         if ctx.data.get("mode") == "new":
             plans.create(ctx.session, campaign, by=ctx.actor.ref, now=ctx.now)
         else:

@@ -114,13 +114,13 @@ def _tree(ctx: Context, root: Unit) -> None:
 
 
 def _topic(ctx: Context, topic_id: str) -> str:
-    topic = ctx.content.catalog.topics.get(topic_id)
+    topic = ctx.catalog.topics.get(topic_id)
     return topic.short_title if topic is not None else topic_id
 
 
 def _new(ctx: Context, root: Unit, year: int) -> None:
     try:
-        made, base = plandrafts.draft(ctx.session, ctx.content.catalog, root=root.code, year=year)
+        made, base = plandrafts.draft(ctx.session, ctx.catalog, root=root.code, year=year)
     except PlanError as exc:
         ctx.finish()
         ctx.say(exc.key, **exc.values)

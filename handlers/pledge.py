@@ -208,9 +208,7 @@ def on_home(ctx: Context) -> None:
 
 
 def _suggestions(ctx: Context, campaign: Campaign, section: str) -> list[Any]:
-    return ctx.content.catalog.pledges.for_section(
-        section, group=_member(ctx).group, topic=campaign.topic
-    )
+    return ctx.catalog.pledges.for_section(section, group=_member(ctx).group, topic=campaign.topic)
 
 
 def _section_title(ctx: Context, section: str) -> str:

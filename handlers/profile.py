@@ -86,7 +86,7 @@ def show(ctx: Context) -> None:
     lines = [card(ctx, member), *_invitations(ctx), "", ctx.t("profile.studied_header")]
     assert member.id is not None
     progress = study.all_progress(ctx.session, member_id=member.id)
-    catalog = ctx.content.catalog
+    catalog = ctx.catalog
     for topic_id, row in progress.items():
         topic = catalog.topics.get(topic_id)
         if topic is None:

@@ -10,6 +10,7 @@ from bot.services import plans, quizzes
 from bot.services.members import initials
 from bot.texts import Raw
 from bot.timefmt import fmt_date, fmt_duration
+from bot.topics import Question
 from handlers.planhints import no_plan
 
 router = Router("quiz")
@@ -37,7 +38,7 @@ def _rule(campaign: Campaign, topic_id: str) -> QuizRule | None:
 
 
 def _title(ctx: Context, topic_id: str) -> str:
-    topic = ctx.content.catalog.topics.get(topic_id)
+    topic = ctx.catalog.topics.get(topic_id)
     return topic.short_title if topic else topic_id
 
 
@@ -171,7 +172,7 @@ def on_rules(ctx: Context) -> None:
     if rule.attempts is not None and _used(ctx, campaign, rule) >= rule.attempts:
         _rules(ctx, campaign, rule)  # says the attempts are used up
         return
-    if not ctx.content.catalog.banks.get(rule.topic):  # the bank left content/ since
+    if not ctx.catalog.banks.get(rule.topic):  # the bank left content/ since
         ctx.finish()
         ctx.say("quiz.no_quizzes", year=campaign.year)
         return
@@ -180,7 +181,7 @@ def on_rules(ctx: Context) -> None:
         member_id=_member(ctx).id,  # type: ignore[arg-type]
         campaign=campaign,
         rule=rule,
-        bank=ctx.content.catalog.banks[rule.topic],
+        bank=ctx.catalog.banks[rule.topic],
         rng=ctx.rng,
         now=ctx.now,
     )
@@ -197,7 +198,7 @@ def _ask_question(
 ) -> None:
     """The current question with its letters. `before`: the feedback on the answer just given,
     above it; `edit`: in place of the question answered (the quiz goes on in one message)."""
-    shown = quizzes.shown(attempt, ctx.content.catalog)
+    shown = quizzes.shown(attempt, ctx.catalog)
     lines = "\n".join(
         ctx.t("quiz.option_line", letter=LETTERS[i], text=text)
         for i, text in enumerate(shown.options)
@@ -277,7 +278,7 @@ def on_answer(ctx: Context) -> None:
         attempt,
         index=int(ctx.data["index"]),
         positions=positions,
-        catalog=ctx.content.catalog,
+        catalog=ctx.catalog,
         now=ctx.now,
     )
     feedback = (
@@ -298,6 +299,7 @@ def on_answer(ctx: Context) -> None:
         + feedback
         + "\n"
         + ctx.t("quiz.explanation", text=outcome.question.explanation)
+        + citation(ctx, attempt.topic_id, outcome.question)
     )
     if outcome.finished:
         ctx.say_html(said)
@@ -306,10 +308,21 @@ def on_answer(ctx: Context) -> None:
         _ask_question(ctx, attempt, before=said + "\n\n", edit=True)
 
 
+def citation(ctx: Context, topic_id: str, question: Question) -> str:
+    """Where the answer is written: the topic's document and the question's section."""
+    topic = ctx.catalog.topics.get(topic_id)
+    if topic is None:
+        return ""
+    section = question.source.section.strip(" —-")
+    if section:
+        return "\n" + ctx.t("quiz.source", document=topic.document, section=section)
+    return "\n" + ctx.t("quiz.source_document", document=topic.document)
+
+
 def _typed_letters(ctx: Context, attempt: QuizAttempt) -> list[int]:
     """Letters typed for several answers at once ("a c", "A, C") or numbers ("1 3"): their
     positions; [] when the text is not that."""
-    shown = quizzes.shown(attempt, ctx.content.catalog)
+    shown = quizzes.shown(attempt, ctx.catalog)
     count = len(shown.options)
     if ctx.choices:  # numbers typed: the engine read them as options (t:0, t:2 or a:1)
         picked = [int(c.partition(":")[2]) for c in ctx.choices if c[:2] in ("t:", "a:")]
@@ -355,7 +368,7 @@ def _result(ctx: Context, campaign: Campaign, attempt: QuizAttempt) -> None:
     ]
     missed = []
     for i, qid in enumerate(attempt.question_ids):
-        question = ctx.content.catalog.questions.get(qid)
+        question = ctx.catalog.questions.get(qid)
         if question is None or attempt.answers[i] == sorted(question.correct):
             continue
         answer = "; ".join(question.options[c] for c in question.correct)
@@ -365,7 +378,7 @@ def _result(ctx: Context, campaign: Campaign, attempt: QuizAttempt) -> None:
     ctx.say_html("\n".join(lines))
     if attempt.passed:
         unit = ctx.session.get(Unit, member.unit_id)
-        topic = ctx.content.catalog.topics.get(attempt.topic_id)
+        topic = ctx.catalog.topics.get(attempt.topic_id)
         from bot.services.certificates import render_certificate  # matplotlib's fonts, Pillow
 
         png = render_certificate(

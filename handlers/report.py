@@ -101,7 +101,7 @@ def _export(ctx: Context, top: Unit | None, campaign: Campaign) -> None:
     report = reports.build(
         ctx.session,
         texts=ctx.t,
-        catalog=ctx.content.catalog,
+        catalog=ctx.catalog,
         campaign=campaign,
         top=top,
         tz=ctx.settings.tz,

@@ -235,7 +235,7 @@ def on_comment(ctx: Context) -> None:
 
 
 def _ask_rating(ctx: Context, pledge: Pledge) -> None:
-    levels = ctx.content.catalog.pledges.rating.levels
+    levels = ctx.catalog.pledges.rating.levels
     options = [Option(str(level.label), f"r:{level.id}") for level in levels]
     options.append(Option(ctx.t("review.comment_back"), "back"))
     ctx.goto(RATING)
@@ -252,7 +252,7 @@ def on_rating(ctx: Context) -> None:
         show_next(ctx, skipped)
         return
     pledge, member = current
-    levels = {level.id for level in ctx.content.catalog.pledges.rating.levels}
+    levels = {level.id for level in ctx.catalog.pledges.rating.levels}
     chosen = (ctx.choice or "").removeprefix("r:")
     if ctx.choice == "back":
         _card(ctx, pledge, member, "assessment", skipped)

@@ -25,7 +25,7 @@ def _plan_year(ctx: Context) -> tuple[str | None, int | None]:
 
 def ordered_topics(ctx: Context) -> list[Topic]:
     """The topic of the member's plan first, then the "7 dám", then the rest."""
-    topics = list(ctx.content.catalog.topics.values())
+    topics = list(ctx.catalog.topics.values())
     first, _year = _plan_year(ctx)
     return sorted(topics, key=lambda t: (t.id != first, t.short_title != "7 dám"))
 
@@ -58,7 +58,7 @@ def begin(ctx: Context) -> None:
 @router.step(CHOOSE)
 def on_choose(ctx: Context) -> None:
     """Open the topic where the member left off."""
-    topic = ctx.content.catalog.topics.get(ctx.choice or "")
+    topic = ctx.catalog.topics.get(ctx.choice or "")
     if topic is None:
         ctx.say("study.need_button")
         return
@@ -116,7 +116,7 @@ def _show(
 @router.step(READ)
 def on_read(ctx: Context) -> None:
     """Next, previous, or back to the list of topics."""
-    topic = ctx.content.catalog.topics.get(ctx.data.get("topic", ""))
+    topic = ctx.catalog.topics.get(ctx.data.get("topic", ""))
     if topic is None:
         begin(ctx)
         return

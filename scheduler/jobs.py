@@ -31,7 +31,19 @@ from bot.models import (
     RoleName,
     Unit,
 )
-from bot.services import audience, examples, files, outbox, plans, pledges, quota, stats, units
+from bot.services import (
+    audience,
+    examples,
+    files,
+    library,
+    outbox,
+    plans,
+    pledges,
+    quota,
+    stats,
+    units,
+    uploads,
+)
 from bot.services.outbox import Recipient
 from bot.textutil import cut
 from bot.timefmt import fmt_date, fmt_datetime
@@ -97,6 +109,7 @@ class Planner:
                 )
             )
             files.prune(session, now=now)
+            uploads.prune(session, now=now)
             session.commit()
         self._refresh_tallies(now)
         return report
@@ -196,7 +209,7 @@ class Planner:
     ) -> None:
         calendar = self.content.calendar
         texts = self.content.texts
-        topics = self.content.catalog.topics
+        topics = library.catalog(session, self.content.catalog, now=now).topics
         topic = topics.get(campaign.topic) if campaign is not None else None
         # without a plan for this year, the campaign's own name, never an old year's topic
         short = topic.short_title if topic else texts("plans.no_topic_short")

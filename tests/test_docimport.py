@@ -71,11 +71,13 @@ def test_a_docx_becomes_sections_at_its_headings() -> None:
     assert "Tháng 3/2027 | Hội nghị học tập" in found  # the table, row by row
     parts = propose(found)
     titles = [p.title for p in parts]
-    assert titles[:2] == ["KẾ HOẠCH", "1. Mục đích"]
-    assert "2. Yêu cầu" in titles and "2. Yêu cầu (tiếp 2)" in titles
+    # the title block is not a section; "1." under "I." is "I.1." (a "1." comes under "II." too)
+    assert titles[0] == "I.1. Mục đích"
+    assert not any("KẾ HOẠCH" in t or "năm 2027" in t for t in titles)
+    assert "I.2. Yêu cầu" in titles and "I.2. Yêu cầu (tiếp 2)" in titles
     assert "1.1. Học tập" in titles and "a) Làm theo" in titles
     assert all(len(p.body) <= SECTION_MAX for p in parts)
-    long = [p.body for p in parts if p.title.startswith("2. Yêu cầu")]
+    long = [p.body for p in parts if p.title.startswith("I.2. Yêu cầu")]
     assert all(b.endswith(".") for b in long)  # never cut in a sentence
     assert normalized(" ".join(long)) == normalized(LONG)
 
@@ -93,7 +95,11 @@ def test_a_pdf_with_a_text_layer_becomes_sections() -> None:
         "Mỗi đoàn viên xây dựng 01 bản đăng ký học tập và làm theo trước ngày 10/4/2027.",
     ]
     parts = propose(paragraphs(official_pdf(lines), "ke-hoach.pdf"))
-    assert [p.title for p in parts] == ["1. Mục đích", "1. Học tập chuyên đề", "2. Làm theo"]
+    assert [p.title for p in parts] == [
+        "I.1. Mục đích",
+        "II.1. Học tập chuyên đề",
+        "II.2. Làm theo",
+    ]
     assert parts[0].body == (
         "Đoàn viên học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh, "
         "gắn với nhiệm vụ chính trị của đơn vị năm 2027."

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-from bot.messages import Notification, Reply
+from bot.messages import Incoming, Notification, Reply
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +17,11 @@ class Outbound(Protocol):
     platform: str
 
     async def send_reply(self, chat_id: str, reply: Reply) -> None: ...
+
+    async def dispatch(self, incoming: Incoming) -> None:
+        """Handle an update that reached this process another way (a file sent through an
+        upload link) as if it came from the app, and answer it there."""
+        ...
 
 
 class Switchboard:

@@ -9,7 +9,18 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.engine import Engine
-from bot.messages import Choices, Document, Incoming, Photo, Response, Text, to_plain
+from bot.messages import (
+    MAX_UPLOAD_BYTES,
+    Choices,
+    Document,
+    FileRequest,
+    Incoming,
+    Photo,
+    Response,
+    Text,
+    Upload,
+    to_plain,
+)
 from bot.services.outbox import SendResult
 from bot.typedchoice import numbered
 
@@ -38,6 +49,8 @@ class ConsoleChannel:
                 self._print(to_plain(reply.text))
             elif isinstance(reply, Choices):
                 self._print(numbered(reply, self.engine.texts))
+            elif isinstance(reply, FileRequest):  # a file is "sent" by typing its path
+                self._print(to_plain(reply.text + "\n\n" + self.engine.texts("console.file_hint")))
             elif isinstance(reply, Photo | Document):
                 path = self._save(reply.filename, reply.data)
                 kind = "Ảnh" if isinstance(reply, Photo) else "Tệp"
@@ -72,12 +85,14 @@ class ConsoleChannel:
             self._print(f"[Ảnh đã lưu: {self._save('anh.png', photo)}]")
 
     def handle_line(self, line: str) -> Response:
+        upload = file_at(line)
         incoming = Incoming(
             platform=PLATFORM,
             update_id=str(time.time_ns()),
             user_id=self.user_id,
             chat_id=self.user_id,
-            text=line,
+            text="" if upload is not None else line,
+            upload=upload,
         )
         response = self.engine.handle_sync(incoming)
         self.render(response)
@@ -105,6 +120,23 @@ class ConsoleChannel:
                     after()
         if bye:
             self.out.write("\n" + bye + "\n")
+
+
+def file_at(line: str) -> Upload | None:
+    """A line that is the path of a file on this computer sends that file (a file dragged into
+    a terminal window types its path, often quoted)."""
+    text = line.strip().strip("'\"")
+    if not text or len(text) > 1000 or "\n" in text or not Path(text).suffix:
+        return None  # a file has an extension: commands, numbers and words have none
+    path = Path(text).expanduser()
+    try:
+        if not path.is_file():
+            return None
+        size = path.stat().st_size
+        data = path.read_bytes() if size <= MAX_UPLOAD_BYTES else None
+    except OSError:
+        return None
+    return Upload(path.name, data, size)
 
 
 class ConsoleSender:

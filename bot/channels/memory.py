@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from bot.engine import Engine
-from bot.messages import Choices, Incoming, Reply, Response, Text, to_plain
+from bot.messages import Choices, FileRequest, Incoming, Reply, Response, Text, Upload, to_plain
 
 _ids = itertools.count(1)
 
@@ -31,6 +31,7 @@ class MemoryChat:
         update_id: str | None = None,
         chat_type: str = "private",
         photo: bytes | None = None,
+        upload: Upload | None = None,
     ) -> Response:
         incoming = Incoming(
             platform=self.platform,
@@ -41,6 +42,7 @@ class MemoryChat:
             choice=choice,
             chat_type=chat_type,  # type: ignore[arg-type]
             photo=photo,
+            upload=upload,
         )
         response = self.engine.handle_sync(incoming)
         self.last_response = response
@@ -52,13 +54,17 @@ class MemoryChat:
     def inbox(self) -> list[str]:
         """Plain texts other people's actions sent to this chat, oldest first."""
         box = self.postbox.get((self.platform, self.chat_id or self.user_id), [])
-        return [to_plain(r.text) for r in box if isinstance(r, Text | Choices)]
+        return [to_plain(r.text) for r in box if isinstance(r, Text | Choices | FileRequest)]
 
     def say(self, text: str, **kw: object) -> Response:
         return self._send(text=text, **kw)  # type: ignore[arg-type]
 
     def send_photo(self, data: bytes, caption: str = "") -> Response:
         return self._send(text=caption, photo=data)
+
+    def send_file(self, filename: str, data: bytes, caption: str = "", **kw: object) -> Response:
+        """Send a file in the chat (as Telegram takes them; on Zalo it comes by upload link)."""
+        return self._send(text=caption, upload=Upload(filename, data, len(data)), **kw)  # type: ignore[arg-type]
 
     def press_data(self, data: str, **kw: object) -> Response:
         return self._send(choice=data, **kw)  # type: ignore[arg-type]
@@ -84,7 +90,7 @@ class MemoryChat:
         assert resp is not None
         out = []
         for reply in resp.replies:
-            if isinstance(reply, Text | Choices):
+            if isinstance(reply, Text | Choices | FileRequest):
                 out.append(to_plain(reply.text))
         return out
 

@@ -38,14 +38,17 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.messages import (
     CAPTION_LIMIT,
+    MAX_UPLOAD_BYTES,
     Capabilities,
     Choices,
     Document,
+    FileRequest,
     Incoming,
     Photo,
     Reply,
     Response,
     Text,
+    Upload,
     split_text,
 )
 from bot.services.outbox import SendResult
@@ -170,6 +173,25 @@ class TelegramChannel:
             return incoming
         return dataclasses.replace(incoming, photo=data)
 
+    async def _with_upload(self, update: Update, incoming: Incoming) -> Incoming:
+        """A document sent in a private chat (a DOCX, a PDF, a spreadsheet), fetched unless it
+        is over MAX_UPLOAD_BYTES (then only its name and size go on, for a clear answer)."""
+        message = update.message
+        document = message.document if message is not None else None
+        if document is None:
+            return incoming
+        name = document.file_name or "tep"
+        size = document.file_size or 0
+        if size > MAX_UPLOAD_BYTES:
+            return dataclasses.replace(incoming, upload=Upload(name, None, size), unsupported=None)
+        try:
+            file = await document.get_file()
+            data = bytes(await file.download_as_bytearray())
+        except Exception as exc:  # said to the person as a file that could not be read
+            logger.warning("document fetch failed (%s)", type(exc).__name__)
+            return dataclasses.replace(incoming, upload=Upload(name, b"", 0), unsupported=None)
+        return dataclasses.replace(incoming, upload=Upload(name, data, len(data)), unsupported=None)
+
     async def set_menu(self) -> None:
         """The command menu in Vietnamese: the commands this deployment has, with their texts."""
         if self.bot.username:  # invitation links: https://t.me/<username>?start=<code>
@@ -188,6 +210,7 @@ class TelegramChannel:
         query = update.callback_query
         if incoming is not None and incoming.chat_type == "private":
             incoming = await self._with_photo(update, incoming)
+            incoming = await self._with_upload(update, incoming)
         if incoming is None:
             if query is not None:
                 await self._answer(query, None)
@@ -205,6 +228,14 @@ class TelegramChannel:
                 await self._mark_selected(message, response.selected)
         if not response.duplicate:
             await self.send(incoming.chat_id, dataclasses.replace(response, replies=replies))
+            await self.switchboard.deliver(response.notifications)
+
+    async def dispatch(self, incoming: Incoming) -> None:
+        """Handle an update that did not come from Telegram (a file sent through an upload
+        link) and answer it."""
+        response = await self.engine.handle(incoming)
+        if not response.duplicate:
+            await self.send(incoming.chat_id, response)
             await self.switchboard.deliver(response.notifications)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -271,7 +302,7 @@ class TelegramChannel:
         await self._send_one(chat_id, reply)
 
     async def _send_one(self, chat_id: str, reply: Any) -> None:
-        if isinstance(reply, Text):
+        if isinstance(reply, Text | FileRequest):  # a file is sent in the chat itself
             for part in split_text(reply.text, TEXT_LIMIT):
                 await self.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML)
         elif isinstance(reply, Choices):

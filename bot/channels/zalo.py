@@ -29,6 +29,7 @@ from bot.messages import (
     Capabilities,
     Choices,
     Document,
+    FileRequest,
     Incoming,
     Photo,
     Reply,
@@ -37,7 +38,7 @@ from bot.messages import (
     split_text,
     to_plain,
 )
-from bot.services import quota
+from bot.services import quota, uploads
 from bot.services.files import Published, Publisher
 from bot.services.outbox import SendResult
 from bot.timefmt import fmt_datetime
@@ -237,6 +238,7 @@ class ZaloChannel:
         self.switchboard = switchboard or Switchboard()
         self.switchboard.add(self)
         self.files = Publisher(engine.db, settings.public_base_url, engine.clock)
+        engine.upload_links.add(PLATFORM)  # people cannot send files in a Zalo chat
         self.counter = quota.Counter(
             engine.db,
             platform=PLATFORM,
@@ -375,6 +377,10 @@ class ZaloChannel:
             data = await self.client.fetch(update.photo_url, PHOTO_MAX_BYTES)
             if data is not None:
                 incoming = replace(incoming, photo=data, unsupported=None)
+        await self.dispatch(incoming)
+
+    async def dispatch(self, incoming: Incoming) -> None:
+        """Handle an update (from Zalo, or a file sent through an upload link) and answer it."""
         response = await self.engine.handle(incoming)
         if response.duplicate:
             return
@@ -409,6 +415,8 @@ class ZaloChannel:
             return _messages(to_plain(reply.text))
         if isinstance(reply, Choices):
             return _messages(numbered(reply, texts))
+        if isinstance(reply, FileRequest):
+            return _messages(to_plain(reply.text + "\n\n" + self._upload_line(reply)))
         if isinstance(reply, Photo | Document):
             link = await asyncio.to_thread(
                 self.files.publish, reply.data, reply.filename, reply.ttl
@@ -423,6 +431,16 @@ class ZaloChannel:
                 return [("sendPhoto", {"photo": link.url}), *_messages(caption)]
             return _messages(to_plain(self._document_text(reply, caption, link)))
         return []
+
+    def _upload_line(self, reply: FileRequest) -> str:
+        base = self.settings.public_base_url
+        if reply.upload_id is None or reply.expires_at is None or not base:
+            return self.engine.texts("files.no_upload")
+        return self.engine.texts(
+            "files.upload_link",
+            url=uploads.url(base, reply.upload_id),
+            until=fmt_datetime(reply.expires_at, self.settings.tz),
+        )
 
     def _document_text(self, reply: Document, caption: str, link: Published) -> str:
         return self.engine.texts(

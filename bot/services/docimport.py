@@ -152,21 +152,44 @@ def propose(found: list[str]) -> list[Part]:
     over 1,200 characters continues in a section of its own ("… (tiếp)"), split between
     paragraphs, or between sentences for one long paragraph; never in a word."""
     groups: list[tuple[str, list[str]]] = []
-    for paragraph in found:
+    part = ""  # the current "I.", "II." …: "1. Mục đích" under "II." is titled "II.1. Mục đích"
+    for paragraph in found[front_matter(found) :]:
         if _is_heading(paragraph) or not groups:
             title = paragraph if _is_heading(paragraph) else ""
+            numbered = _HEADING.match(title)
+            if numbered and numbered.group("roman"):
+                part = numbered.group("roman")
+            elif numbered and part and (numbered.group("num") or "").isdigit():
+                title = f"{part}.{numbered.group('num')}. {numbered.group('rest')}"
             groups.append((title, [] if title else [paragraph]))
         else:
             groups[-1][1].append(paragraph)
     parts: list[Part] = []
     for title, body in groups:
-        if not body:  # a heading with nothing under it (e.g. "II. NỘI DUNG" before "1.")
-            continue
-        chunks = _chunks(body)
-        label = _title(title) if title else "Mở đầu"
-        for n, chunk in enumerate(chunks):
-            parts.append(Part(label if n == 0 else _title(f"{label} (tiếp {n + 1})"), chunk))
+        if body:  # a heading with nothing under it (e.g. "II. NỘI DUNG" before "1.") has none
+            parts += sections_of(_title(title) if title else "Mở đầu", body)
     return parts
+
+
+def front_matter(found: list[str]) -> int:
+    """How many paragraphs open the document before its content: the issuer, the national
+    motto, the number and date, the title, all short lines before the first numbered heading.
+    A long paragraph there is an introduction, and is content."""
+    first = next((n for n, p in enumerate(found) if _HEADING.match(p)), 0)
+    n = 0
+    while n < first and len(found[n]) <= 200:
+        n += 1
+    return n
+
+
+def sections_of(title: str, body: list[str]) -> list[Part]:
+    """One titled run of paragraphs as sections of at most 1,200 characters: the first keeps
+    the title, the next ones say "(tiếp 2)", "(tiếp 3)"."""
+    chunks = _chunks(body)
+    return [
+        Part(title if n == 0 else _title(f"{title} (tiếp {n + 1})"), chunk)
+        for n, chunk in enumerate(chunks)
+    ]
 
 
 def _title(text: str) -> str:
