@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from bot.models_library import LibraryTopic, UploadSlot
 from tests import docsamples
-from tests.test_zalo_e2e import ADMIN, USER, Running, api, polling, register, say  # noqa: F401
+from tests.test_zalo_e2e import ADMIN, USER, Running, api, polling, register, say  # noqa: F401 (the fixtures)
 
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/upload/[A-Za-z0-9_-]+)")
 
@@ -23,12 +23,12 @@ def upload_link(text: str) -> str:
     return str(found[-1])
 
 
-async def test_an_admin_on_zalo_sends_the_document_through_the_link(polling: Running) -> None:
-    api = polling.api
-    await register(api, user=ADMIN, name="Trần Thị Lan")
-    text = await say(api, "/chuyende", "Chuyên đề và câu hỏi thi", ADMIN)
+async def test_an_admin_on_zalo_sends_the_document_through_the_link(polling: Running) -> None:  # noqa: F811
+    zalo = polling.zalo
+    await register(zalo, user=ADMIN, name="Trần Thị Lan")
+    text = await say(zalo, "/chuyende", "Chuyên đề và câu hỏi thi", ADMIN)
     assert "1. ➕ Thêm chuyên đề từ tài liệu" in text
-    text = await say(api, "1", "/upload/", ADMIN)
+    text = await say(zalo, "1", "/upload/", ADMIN)
     assert "dùng một lần" in text and "DOCX" in text
     link = upload_link(text)
 
@@ -37,27 +37,27 @@ async def test_an_admin_on_zalo_sends_the_document_through_the_link(polling: Run
         assert page.status_code == 200 and 'type="file"' in page.text
         assert "no-store" in page.headers["cache-control"]
         # a wrong file first: the answer comes in the chat, with a new link
-        mark = api.mark()
+        mark = zalo.mark()
         sent = await client.post(link, files={"file": ("anh.txt", b"chu khong phai docx")})
         assert sent.status_code == 200 and "Trợ lý đã nhận tệp" in sent.text
-        got = await api.await_for(
-            lambda: "\n".join(api.texts_to(ADMIN, since=mark)) or None, timeout=10
+        got = await zalo.await_for(
+            lambda: "\n".join(zalo.texts_to(ADMIN, since=mark)) or None, timeout=10
         )
         assert "không phải DOCX hoặc PDF" in got
         # the used link is gone, for a replay and for a second submit alike
         again = await client.post(link, files={"file": ("x.docx", docsamples.topic_docx())})
         assert again.status_code == 404 and "đã dùng hoặc đã hết hạn" in again.text
         assert (await client.get(link)).status_code == 404
-        await api.await_for(lambda: LINK.search("\n".join(api.texts_to(ADMIN, since=mark))), 10)
-        fresh = upload_link("\n".join(api.texts_to(ADMIN, since=mark)))
+        await zalo.await_for(lambda: LINK.search("\n".join(zalo.texts_to(ADMIN, since=mark))), 10)
+        fresh = upload_link("\n".join(zalo.texts_to(ADMIN, since=mark)))
         assert fresh != link
-        mark = api.mark()
+        mark = zalo.mark()
         sent = await client.post(
             fresh, files={"file": ("Chuyên đề 2027.docx", docsamples.topic_docx())}
         )
         assert "Chuyên đề 2027.docx" in sent.text
-        got = await api.await_for(
-            lambda: (t := "\n".join(api.texts_to(ADMIN, since=mark))) and "4 mục" in t and t,
+        got = await zalo.await_for(
+            lambda: (t := "\n".join(zalo.texts_to(ADMIN, since=mark))) and "4 mục" in t and t,
             timeout=10,
         )
         assert "Bản nháp: Chuyên đề năm 2027" in got and "1. I.1. Tiết kiệm là gì" in got
@@ -74,11 +74,11 @@ async def test_an_admin_on_zalo_sends_the_document_through_the_link(polling: Run
     assert all(s.expires_at - s.created_at == timedelta(hours=1) for s in slots)
 
 
-async def test_an_expired_or_oversized_upload_is_refused_kindly(polling: Running) -> None:
-    api = polling.api
-    await register(api, user=ADMIN, name="Trần Thị Lan")
-    await say(api, "/chuyende", "Chuyên đề và câu hỏi thi", ADMIN)
-    text = await say(api, "1", "/upload/", ADMIN)
+async def test_an_expired_or_oversized_upload_is_refused_kindly(polling: Running) -> None:  # noqa: F811
+    zalo = polling.zalo
+    await register(zalo, user=ADMIN, name="Trần Thị Lan")
+    await say(zalo, "/chuyende", "Chuyên đề và câu hỏi thi", ADMIN)
+    text = await say(zalo, "1", "/upload/", ADMIN)
     link = upload_link(text)
     async with httpx.AsyncClient(timeout=30) as client:
         big = b"0" * (11 * 1024 * 1024)
@@ -90,12 +90,12 @@ async def test_an_expired_or_oversized_upload_is_refused_kindly(polling: Running
         late = await client.get(link)
         assert late.status_code == 404
     # a member who never asked for a file has no link, and the page lists nothing
-    await register(api)
-    text = await say(api, "/chuyende", "chỉ dành cho", USER)
+    await register(zalo)
+    text = await say(zalo, "/chuyende", "chỉ dành cho", USER)
     assert "/upload/" not in text
 
 
-def _later(polling: Running):  # type: ignore[no-untyped-def]
+def _later(running: Running):  # type: ignore[no-untyped-def]
     from bot.models import utcnow
 
     return utcnow() + timedelta(hours=1, minutes=1)
