@@ -24,7 +24,7 @@ def upload_link(text: str) -> str:
 
 
 async def test_an_admin_on_zalo_sends_the_document_through_the_link(polling: Running) -> None:  # noqa: F811
-    zalo = polling.zalo
+    zalo = polling.api
     await register(zalo, user=ADMIN, name="Trần Thị Lan")
     text = await say(zalo, "/chuyende", "Chuyên đề và câu hỏi thi", ADMIN)
     assert "1. ➕ Thêm chuyên đề từ tài liệu" in text
@@ -75,7 +75,7 @@ async def test_an_admin_on_zalo_sends_the_document_through_the_link(polling: Run
 
 
 async def test_an_expired_or_oversized_upload_is_refused_kindly(polling: Running) -> None:  # noqa: F811
-    zalo = polling.zalo
+    zalo = polling.api
     await register(zalo, user=ADMIN, name="Trần Thị Lan")
     await say(zalo, "/chuyende", "Chuyên đề và câu hỏi thi", ADMIN)
     text = await say(zalo, "1", "/upload/", ADMIN)
