@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import mimetypes
@@ -124,6 +125,12 @@ class _ApiError(Exception):
 def _bad_request(description: str) -> _ApiError:
     """Build a 400 error with Telegram's 'Bad Request: ' prefix."""
     return _ApiError(400, f"Bad Request: {description}")
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    """Resolve a long-poll waiter (runs in the double's event loop)."""
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _chat_key(value: Any) -> ChatKey:
@@ -331,6 +338,11 @@ class FakeTelegramAPI:
         self._next_query_id = 5_000_000
         self._next_file = 0
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._poll_waiters: set[asyncio.Future[None]] = set()
+        self.on_call: Callable[[Call], None] | None = None
+        """Called with each call once it is recorded, in the double's thread, before the bot gets
+        its answer (a benchmark reacts to the bot's messages this way, without polling)."""
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._handlers: dict[str, tuple[str, Callable[[Params, Files], Any]]] = {
@@ -407,6 +419,7 @@ class FakeTelegramAPI:
     def stop(self) -> None:
         """Stop the server and join its thread (pending long polls return at once)."""
         self._stopping = True
+        self._wake_pollers()
         server, thread = self._server, self._thread
         if server is not None:
             server.should_exit = True
@@ -510,9 +523,12 @@ class FakeTelegramAPI:
         return params, files
 
     def _record(self, call: Call) -> None:
-        """Append a call to the log."""
+        """Append a call to the log and tell `on_call`."""
         with self._lock:
             self._calls.append(call)
+        listener = self.on_call
+        if listener is not None:
+            listener(call)
 
     def _check_failure(self, method: str, params: Params) -> None:
         """Raise a programmed failure if one matches this call."""
@@ -896,13 +912,23 @@ class FakeTelegramAPI:
         timeout = min(max(float(params.get("timeout") or 0), 0.0), self.max_poll_timeout)
         allowed = params.get("allowed_updates")
         deadline = time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
         while True:
-            updates = self._take_updates(offset, limit)
-            if isinstance(allowed, list) and allowed:
-                updates = [u for u in updates if any(kind in u for kind in allowed)]
-            if updates or self._stopping or time.monotonic() >= deadline:
-                return updates
-            await asyncio.sleep(0.01)
+            waiter: asyncio.Future[None] = loop.create_future()
+            with self._lock:  # registered before looking, so an update queued meanwhile wakes it
+                self._loop = loop
+                self._poll_waiters.add(waiter)
+            try:
+                updates = self._take_updates(offset, limit)
+                if isinstance(allowed, list) and allowed:
+                    updates = [u for u in updates if any(kind in u for kind in allowed)]
+                left = deadline - time.monotonic()
+                if updates or self._stopping or left <= 0:
+                    return updates
+                await asyncio.wait((waiter,), timeout=left)
+            finally:
+                with self._lock:
+                    self._poll_waiters.discard(waiter)
 
     # ------------------------------------------------------------------ failures
 
@@ -1118,8 +1144,20 @@ class FakeTelegramAPI:
             else:
                 self._next_update_id = max(self._next_update_id, int(update["update_id"]))
             self._updates.append(update)
-            self._updates.sort(key=lambda u: u["update_id"])
+            if len(self._updates) > 1 and self._updates[-2]["update_id"] > update["update_id"]:
+                self._updates.sort(key=lambda u: u["update_id"])
+            self._wake_pollers()
         return update
+
+    def _wake_pollers(self) -> None:
+        """Wake the waiting getUpdates calls (from any thread)."""
+        with self._lock:
+            loop, waiters = self._loop, list(self._poll_waiters)
+        if loop is None:
+            return
+        for waiter in waiters:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(_wake, waiter)
 
     def send_text(
         self,
