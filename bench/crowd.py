@@ -31,11 +31,44 @@ SEND_OR_EDIT = frozenset(
      "editMessageReplyMarkup"}
 )  # fmt: skip
 
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
 MIDDLE = ["Văn", "Thị", "Hữu", "Minh", "Thanh", "Ngọc", "Quốc", "Thu", "Đức", "Kim"]
-GIVEN = (
-    ["An", "Bình", "Châu", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương", "Khánh", "Lan", "Linh", "Long", "Mai", "Nam"]
-)
+GIVEN = [
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hiếu",
+    "Hoa",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+]
 GIVEN += ["Nga", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Yến"]
 
 SIGNUP_STEPS = ("start", "name", "group", "party", "consent")
@@ -158,6 +191,7 @@ class Crowd:
             text = message.get("text") or message.get("caption") or ""
             if self.stale_marker in text:
                 self.stale += 1
+
             buttons = (message.get("reply_markup") or {}).get("inline_keyboard")
             if buttons:
                 person.prompt = message
@@ -297,7 +331,7 @@ class Crowd:
             self.acting = set(uids)
             self.policy = policy
             self.limit = limit
-            if policy == "open":
+            if policy in ("open", "signup"):  # they act on their schedule (`act_at`)
                 return
             for uid in self.acting:
                 person = self.people[uid]
@@ -321,6 +355,8 @@ class Crowd:
         """Open loop: the member's next action is due now (late if still waiting)."""
         with self.lock:
             person = self.people[uid]
+            if person.done_at is not None:
+                return
             if person.pending is None:
                 self._act(person, intended)
             else:
