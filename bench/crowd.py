@@ -116,6 +116,7 @@ class Person:
     step: int = 0  # registration: index in SIGNUP_STEPS (len = done)
     name: str = ""
     done_at: float | None = None
+    answered: int = 0  # updates answered so far
 
 
 @dataclass
@@ -179,6 +180,9 @@ class Crowd:
             if not call.ok:
                 self.failed[method] += 1
                 return
+            if method == "getUpdates" and isinstance(call.result, list):
+                self.calls["(updates fetched)"] += len(call.result)
+                return
             if method == "answerCallbackQuery":
                 self.query_answers[str(call.params.get("callback_query_id"))] += 1
                 return
@@ -211,6 +215,7 @@ class Crowd:
                 return
             now = time.perf_counter()
             person.pending = None
+            person.answered += 1
             person.last_text = text[:120]
             self.samples.append(Sample(now, now - pending.intended, pending.kind))
             if person.mode == "signup":

@@ -257,10 +257,6 @@ _ENTITY_TYPES = {
 }  # fmt: skip
 
 
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 class _HTMLToEntities(HTMLParser):
     """Turns parse_mode=HTML text into plain text plus entities, as Telegram stores messages."""
 
