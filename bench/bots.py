@@ -44,6 +44,7 @@ class BotProcess:
         with open(self.log, "wb") as log:
             self.popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         self.pid = self.popen.pid
+        self.spied = Path(command[0]).name == "py-spy"
         self.started_rss = 0.0
         self.maxrss_mb = 0.0
         self.total_cpu = 0.0
@@ -114,7 +115,7 @@ class BotProcess:
 
 
 def python_command(args: argparse.Namespace, name: str, command: list[str]) -> list[str]:
-    if not args.profile or name.startswith("echo"):
+    if not args.profile:
         return command
     out = Path(args.profile) / f"{name}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -122,10 +123,10 @@ def python_command(args: argparse.Namespace, name: str, command: list[str]) -> l
     return [spy, "record", "-r", str(PROFILE_RATE), "-f", "raw", "-o", str(out), "--", *command]
 
 
-def start_echo(api: Any, workdir: Path) -> BotProcess:
+def start_echo(api: Any, args: argparse.Namespace, workdir: Path) -> BotProcess:
     script = str(ROOT / "bench" / "interactive.py")
     command = [sys.executable, script, "--echo", "--api-root", api.root, "--token", api.token]
-    return BotProcess("echo", command, dict(os.environ), workdir)
+    return BotProcess("echo", python_command(args, "echo", command), dict(os.environ), workdir)
 
 
 def start_full(
@@ -164,7 +165,7 @@ def wait_ready(process: BotProcess, probe: Any, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"{process.name} not ready after {timeout:.0f} s:\n{process.tail()}")
         time.sleep(0.05)
-    if process.pid == process.popen.pid:
+    if process.spied:
         process.find_python()
     time.sleep(1.0)
     process.started_rss = process.status_mb("VmRSS")

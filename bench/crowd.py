@@ -31,45 +31,16 @@ SEND_OR_EDIT = frozenset(
      "editMessageReplyMarkup"}
 )  # fmt: skip
 
-FAMILY = [
-    "Nguyễn",
-    "Trần",
-    "Lê",
-    "Phạm",
-    "Hoàng",
-    "Huỳnh",
-    "Vũ",
-    "Võ",
-    "Đặng",
-    "Bùi",
-    "Đỗ",
-    "Hồ",
-    "Ngô",
-    "Dương",
-    "Lý",
-]
-MIDDLE = ["Văn", "Thị", "Hữu", "Minh", "Thanh", "Ngọc", "Quốc", "Thu", "Đức", "Kim"]
-GIVEN = [
-    "An",
-    "Bình",
-    "Châu",
-    "Dũng",
-    "Giang",
-    "Hà",
-    "Hải",
-    "Hạnh",
-    "Hiếu",
-    "Hoa",
-    "Hùng",
-    "Hương",
-    "Khánh",
-    "Lan",
-    "Linh",
-    "Long",
-    "Mai",
-    "Nam",
-]
-GIVEN += ["Nga", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Yến"]
+FAMILY = (
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
+    "Ngô", "Dương", "Lý",
+)  # fmt: skip
+MIDDLE = ("Văn", "Thị", "Hữu", "Minh", "Thanh", "Ngọc", "Quốc", "Thu", "Đức", "Kim")
+GIVEN = (
+    "An", "Bình", "Châu", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương",
+    "Khánh", "Lan", "Linh", "Long", "Mai", "Nam", "Nga", "Phúc", "Quân", "Sơn", "Tâm", "Thảo",
+    "Trang", "Tuấn", "Vy", "Yến",
+)  # fmt: skip
 
 SIGNUP_STEPS = ("start", "name", "group", "party", "consent")
 
@@ -134,7 +105,7 @@ class Crowd:
         self.rng = random.Random(seed)
         self.people: dict[int, Person] = {}
         self.lock = threading.Lock()
-        self.policy = "idle"  # idle | warmup | closed | open
+        self.policy = "idle"  # idle | warmup | closed | open | signup
         self.acting: set[int] = set()  # members taking part in the current run
         self.samples: list[Sample] = []
         self.calls: Counter[str] = Counter()
@@ -195,7 +166,6 @@ class Crowd:
             text = message.get("text") or message.get("caption") or ""
             if self.stale_marker in text:
                 self.stale += 1
-
             buttons = (message.get("reply_markup") or {}).get("inline_keyboard")
             if buttons:
                 person.prompt = message
@@ -205,7 +175,7 @@ class Crowd:
                     self.unexpected["buttons nobody waited for"] += 1
                 return
             ended = bool(buttons)
-            if not ended and person.mode == "quiz" and self.result_marker in text:
+            if person.mode == "quiz" and self.result_marker in text:  # with buttons or not
                 ended = person.finished = True
                 self._quiz_ended(person)
             if not ended and person.mode == "signup":

@@ -313,7 +313,7 @@ def run_all(args: argparse.Namespace) -> Results:
     workdir = Path(tempfile.mkdtemp(prefix="interactive-bench-"))
     everyone = list(range(FIRST_MEMBER, FIRST_MEMBER + max(args.members, args.open_members)))
     api = FakeTelegramAPI().start()
-    echo = start_echo(api, workdir)
+    echo = start_echo(api, args, workdir)
     try:
         wait_ready(echo, polling_probe(api, 0))
         crowd = Crowd(api, Templates(ROOT / "content" / "texts.yaml"))
@@ -374,7 +374,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         metavar="DIR",
-        help="run the full bots under py-spy (pip install py-spy), write DIR/<bot>.txt and "
+        help="run the bots under py-spy (pip install py-spy), write DIR/<bot>.txt and "
         "summarize them (the figures are then lower)",
     )
     parser.add_argument("--summarize", metavar="FILE", nargs="+", help=argparse.SUPPRESS)

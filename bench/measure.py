@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -74,6 +75,14 @@ class Meter:
         )
 
 
+def calm() -> None:
+    """Collect now and set what exists aside: the bench process keeps every call the bots make
+    (the double records them), and a full collection of that heap in the middle of a run
+    stalled the double for up to 0.4 s at a time."""
+    gc.collect()
+    gc.freeze()
+
+
 def closed_window(
     bot: str, crowd: Crowd, processes: list[BotProcess], uids: list[int], args: argparse.Namespace
 ) -> Window:
@@ -81,6 +90,7 @@ def closed_window(
     (all start together: the first answers come faster than those of a steady state)."""
     people = [crowd.people[uid] for uid in uids]
     before = [p.answered for p in people]
+    calm()
     crowd.start(uids, "closed")
     time.sleep(1.0)
     crowd.wait(
@@ -101,6 +111,7 @@ def open_window(
     from when the member meant to answer (a late answer makes the next one late)."""
     interval = args.interval
     duration = max(args.seconds + interval, 3 * interval)
+    calm()
     start = time.perf_counter() + 0.2
     crowd.start(uids, "open")
     schedule = []
@@ -124,6 +135,7 @@ def solo_window(
     bot: str, crowd: Crowd, processes: list[BotProcess], uid: int, answers: int, drain: float
 ) -> Window:
     """One member alone, `answers` answers in a row."""
+    calm()
     crowd.start([uid], "closed", limit=10)  # warm the path
     crowd.wait(lambda: crowd.limit == 0 and crowd.pending_count() == 0, drain)
     first = Meter(crowd, processes)
@@ -151,6 +163,7 @@ def signup_run(crowd: Crowd, processes: list[BotProcess], args: argparse.Namespa
     uids = [FIRST_SIGNUP + i for i in range(args.signups)]
     crowd.add(uids, "signup")
     crowd.unit_code = UNIT_CODE
+    calm()
     first = Meter(crowd, processes)
     start = first.at + 0.2
     arrivals = sorted((start + crowd.rng.uniform(0, args.signup_spread), uid) for uid in uids)

@@ -134,13 +134,6 @@ def report(results: Results, args: argparse.Namespace) -> None:
             ],
             ["p50 latency", *(ms_spread([w.pct(0.5) for w in results.open[c]]) for c in columns)],
             ["p95 latency", *(ms_spread([w.pct(0.95) for w in results.open[c]]) for c in columns)],
-            [
-                "bot CPU per update, ms",
-                *(
-                    spread([1000 * w.per_update(w.cpu) for w in results.open[c]], "{:.1f}")
-                    for c in columns
-                ),
-            ],
         ]
         print(table(["", *columns], rows))
     if results.solo:
@@ -244,11 +237,56 @@ def report(results: Results, args: argparse.Namespace) -> None:
     print("\nMemory (RSS once started and idle; peak = ru_maxrss): " + "; ".join(memory))
     for check in results.checks:
         print(f"Check: {check}")
-    summary = []
+    goals(results, labels)
+
+
+def goals(results: Results, labels: list[str]) -> None:
+    """The goals of issue 15, each with the worst round of this run."""
+    lines: list[str] = []
+
+    def check(name: str, ok: bool, figure: str) -> None:
+        lines.append(f"  {'met    ' if ok else 'NOT met'}  {name}: {figure}")
+
     for label in labels:
-        summary.append(f"{label}: full/echo {ratios(results.closed, label)}")
-    if summary:
-        print("summary: " + "; ".join(summary))
+        full = results.closed.get(f"full, {label}", [])
+        echo = results.closed.get(f"echo ({label} runs)", [])
+        if full:
+            rate = min(w.rate for w in full)
+            check(f"{label}: ≥ 100 updates/s, closed loop", rate >= 100, f"{rate:.0f}/s")
+            ratio = min(
+                (f.rate / e.rate for e, f in zip(echo, full, strict=False) if e.rate), default=0
+            )
+            check(f"{label}: full ÷ echo ≥ 0.4", ratio >= 0.4, f"{ratio:.2f}")
+            calls = max(w.api_calls() for w in full)
+            check(f"{label}: ≤ 2 Bot API calls per update", calls <= 2, f"{calls:.2f}")
+            statements = max(w.per_update(w.sql[0]) for w in full)
+            check(f"{label}: ≤ 5 SQL statements per update", statements <= 5, f"{statements:.1f}")
+            commits = max(w.per_update(w.sql[SQL_FIELDS.index("commit")]) for w in full)
+            check(f"{label}: ≤ 1 commit per update", commits <= 1.05, f"{commits:.2f}")
+        opened = results.open.get(f"full, {label}", [])
+        if opened:
+            p95 = max(w.pct(0.95) for w in opened)
+            check(f"{label}: open loop p95 < 1 s", p95 < 1, ms(p95))
+        solo = results.solo.get(f"full, {label}", [])
+        if solo:
+            p50 = max(w.pct(0.5) for w in solo)
+            check(f"{label}: one member alone p50 < 8 ms", p50 < 0.008, ms(p50))
+        signup = results.signup.get(label)
+        if signup is not None:
+            check(
+                f"{label}: every registration within the minute",
+                signup.in_time == signup.people,
+                f"{signup.in_time} of {signup.people}",
+            )
+        memory = results.memory.get(f"full, {label}")
+        if memory is not None:
+            check(f"{label}: RSS after start < 120 MB", memory[0] < 120, f"{memory[0]:.0f} MB")
+    one, two = results.webhooks.get("one process", []), results.webhooks.get("two processes", [])
+    if one and two:
+        ratio = min(b.rate / a.rate for a, b in zip(one, two, strict=False) if a.rate)
+        check("two webhook processes ≥ 1.7 × one", ratio >= 1.7, f"{ratio:.2f}")
+    if lines:
+        print("\nGoals of issue 15 (the worst round):\n" + "\n".join(lines))
 
 
 def pct(values: list[float], q: float) -> float:

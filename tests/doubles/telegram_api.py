@@ -15,9 +15,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from http import HTTPStatus
 from typing import Any, Self, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
+
+try:
+    from tests.doubles.http11 import Answer, Client, Connection, Request, plain
+except ModuleNotFoundError:  # `tests` is not a package and the repo root is not on sys.path
+    from doubles.http11 import Answer, Client, Connection, Request, plain  # type: ignore[no-redef]
 
 DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
@@ -34,11 +38,8 @@ T = TypeVar("T")
 ChatKey = int | str
 Params = dict[str, Any]
 Files = dict[str, tuple[str, bytes]]
-Answer = tuple[int, str, bytes]  # HTTP status, content type, body
-Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 METHOD_ROUTE = re.compile(r"/bot([^/]+)/([^/]+)")
 FILE_ROUTE = re.compile(r"/file/bot([^/]+)/(.+)")
-MAX_REQUEST_BYTES = 64 << 20
 WEBHOOK_TIMEOUT = 60.0  # seconds a webhook post may take before it counts as failed
 
 
@@ -301,148 +302,6 @@ def _json(status: int, body: Any) -> Answer:
     return status, "application/json", payload.encode()
 
 
-def _plain(status: int, text: str) -> Answer:
-    return status, "text/plain; charset=utf-8", text.encode()
-
-
-def _http_response(answer: Answer, *, keep_alive: bool) -> bytes:
-    """Serialize one HTTP/1.1 response."""
-    status, content_type, body = answer
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Unknown"
-    close = "" if keep_alive else "connection: close\r\n"
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\n"
-        f"content-length: {len(body)}\r\n{close}\r\n"
-    )
-    return head.encode("latin-1") + body
-
-
-def _dechunk(data: bytes | bytearray, start: int) -> tuple[bytes, int] | None:
-    """A chunked body starting at `start`: (body, end offset), or None while incomplete."""
-    body = bytearray()
-    pos = start
-    while True:
-        eol = data.find(b"\r\n", pos)
-        if eol < 0:
-            return None
-        size = int(bytes(data[pos:eol]).split(b";", 1)[0].strip() or b"0", 16)
-        pos = eol + 2
-        if size == 0:
-            end = data.find(b"\r\n", pos)  # no trailers are sent by the clients we serve
-            return (bytes(body), end + 2) if end >= 0 else None
-        if len(data) < pos + size + 2:
-            return None
-        body += data[pos : pos + size]
-        pos += size + 2
-
-
-@dataclass
-class _Request:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-    keep_alive: bool
-
-
-class _Connection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection; requests are answered one at a time, in order.
-
-    A minimal server instead of uvicorn: uvicorn with h11 and Starlette cost ~1.5 ms of CPU per
-    call in a measurement, so the double, not the bot, set the ceiling of a benchmark."""
-
-    def __init__(self, api: FakeTelegramAPI) -> None:
-        self.api = api
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
-        self.busy = False
-        self.closed = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Remember the transport so stop() can close it."""
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.api._connections.add(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Forget the connection."""
-        self.closed = True
-        self.api._connections.discard(self)
-
-    def data_received(self, data: bytes) -> None:
-        """Buffer bytes and start the next complete request."""
-        self.buffer += data
-        self._next()
-
-    def _next(self) -> None:
-        """Parse and dispatch the next buffered request unless one is in flight."""
-        if self.busy or self.closed:
-            return
-        try:
-            request = self._parse()
-        except ValueError:
-            self._write(_plain(400, "Bad Request"), keep_alive=False)
-            return
-        if request is not None:
-            self.busy = True
-            task = asyncio.get_running_loop().create_task(self._handle(request))
-            self.api._tasks.add(task)
-            task.add_done_callback(self.api._tasks.discard)
-
-    def _parse(self) -> _Request | None:
-        """Cut one request off the buffer, if it is complete."""
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self.buffer) > MAX_REQUEST_BYTES:
-                raise ValueError("headers too long")
-            return None
-        lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
-        method, target, version = lines[0].split(" ")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunked = _dechunk(self.buffer, end + 4)
-            if chunked is None:
-                if len(self.buffer) > MAX_REQUEST_BYTES:
-                    raise ValueError("body too long")
-                return None
-            body, stop = chunked
-        else:
-            length = int(headers.get("content-length", "0"))
-            if not 0 <= length <= MAX_REQUEST_BYTES:
-                raise ValueError("bad Content-Length")
-            if len(self.buffer) < end + 4 + length:
-                return None
-            body, stop = bytes(self.buffer[end + 4 : end + 4 + length]), end + 4 + length
-        del self.buffer[:stop]
-        keep_alive = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        return _Request(method, target, headers, body, keep_alive)
-
-    async def _handle(self, request: _Request) -> None:
-        """Answer one request, then look for the next."""
-        try:
-            answer = await self.api._respond(request)
-        except Exception as exc:  # a bug in the double: answer 500 but keep it visible
-            answer = _plain(500, f"Internal Server Error: {exc!r}")
-        self._write(answer, request.keep_alive)
-        self.busy = False
-        self._next()
-
-    def _write(self, answer: Answer, keep_alive: bool) -> None:
-        """Write a response (closing the connection unless kept alive)."""
-        if self.transport is None or self.transport.is_closing():
-            return
-        self.transport.write(_http_response(answer, keep_alive=keep_alive))
-        if not keep_alive:
-            self.transport.close()
-            self.closed = True
-
-
 @dataclass
 class Delivery:
     """One webhook post of an update (status 0: no HTTP answer)."""
@@ -463,69 +322,6 @@ def _update_chat(update: dict[str, Any]) -> Any:
         if isinstance(update.get(kind), dict):
             return (update[kind].get("chat") or {}).get("id")
     return None
-
-
-class _WebhookClient:
-    """Keep-alive HTTP/1.1 POSTs of JSON to the bot's webhook (a few lines instead of httpx,
-    whose own cost would again be the double's, not the bot's)."""
-
-    def __init__(self) -> None:
-        self._idle: dict[tuple[str, int], list[Stream]] = {}
-
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST and return the status (the answer's body is read and dropped)."""
-        parts = urlsplit(url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
-        idle = self._idle.setdefault((host, port), [])
-        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        request = (
-            f"POST {parts.path or '/'} HTTP/1.1\r\nhost: {host}:{port}\r\n"
-            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n{head}\r\n"
-        ).encode("latin-1") + body
-        for attempt in range(2):  # a kept connection the server closed meanwhile: a new one
-            reused = bool(idle)
-            reader, writer = idle.pop() if idle else await asyncio.open_connection(host, port)
-            try:
-                writer.write(request)
-                status, keep = await self._read(reader)
-            except (OSError, ValueError, asyncio.IncompleteReadError):
-                writer.close()
-                if reused and attempt == 0:
-                    continue
-                raise
-            except BaseException:  # cancelled (a timeout): the connection is in an unknown state
-                writer.close()
-                raise
-            if keep:
-                idle.append((reader, writer))
-            else:
-                writer.close()
-            return status
-        raise OSError("unreachable")
-
-    @staticmethod
-    async def _read(reader: asyncio.StreamReader) -> tuple[int, bool]:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ")[1])
-        headers = {}
-        for line in head[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            while True:
-                size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
-                await reader.readexactly(size + 2)
-                if size == 0:
-                    break
-        else:
-            await reader.readexactly(int(headers.get("content-length", "0")))
-        return status, headers.get("connection", "").lower() != "close"
-
-    def close(self) -> None:
-        for idle in self._idle.values():
-            for _, writer in idle:
-                writer.close()
-        self._idle.clear()
 
 
 class FakeTelegramAPI:
@@ -574,7 +370,7 @@ class FakeTelegramAPI:
         """Called with each call once it is recorded, in the double's thread, before the bot gets
         its answer (a benchmark reacts to the bot's messages this way, without polling)."""
         self._thread: threading.Thread | None = None
-        self._connections: set[_Connection] = set()
+        self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._delivery: asyncio.Task[None] | None = None
         self._targets: list[str] = []
@@ -641,7 +437,9 @@ class FakeTelegramAPI:
         loop = asyncio.new_event_loop()
         try:
             server = loop.run_until_complete(
-                loop.create_server(lambda: _Connection(self), sock=sock)
+                loop.create_server(
+                    lambda: Connection(self._respond, self._connections, self._tasks), sock=sock
+                )
             )
             with self._lock:
                 self._loop = loop
@@ -697,23 +495,23 @@ class FakeTelegramAPI:
 
     # ------------------------------------------------------------------ HTTP layer
 
-    async def _respond(self, request: _Request) -> Answer:
+    async def _respond(self, request: Request) -> Answer:
         """Route one request: `/bot{token}/{method}` and `/file/bot{token}/{path}`."""
         path, _, query = request.target.partition("?")
         path = unquote(path)
         route = METHOD_ROUTE.fullmatch(path)
         if route is not None:
             if request.method not in ("GET", "POST", "HEAD"):
-                return _plain(405, "Method Not Allowed")
+                return plain(405, "Method Not Allowed")
             return await self._endpoint(route[1], route[2], query, request)
         route = FILE_ROUTE.fullmatch(path)
         if route is not None:
             if request.method not in ("GET", "HEAD"):
-                return _plain(405, "Method Not Allowed")
+                return plain(405, "Method Not Allowed")
             return self._file_endpoint(route[1], route[2])
-        return _plain(404, "Not Found")
+        return plain(404, "Not Found")
 
-    async def _endpoint(self, token: str, name: str, query: str, request: _Request) -> Answer:
+    async def _endpoint(self, token: str, name: str, query: str, request: Request) -> Answer:
         """Handle `/bot{token}/{method}`."""
         if token != self.token:
             return _ApiError(401, "Unauthorized").answer()
@@ -760,7 +558,7 @@ class FakeTelegramAPI:
         return 200, media_type, info["content"]
 
     @staticmethod
-    def _parse_request(query: str, request: _Request) -> tuple[Params, Files]:
+    def _parse_request(query: str, request: Request) -> tuple[Params, Files]:
         """Read parameters from query, JSON, urlencoded or multipart bodies."""
         pairs = parse_qsl(query, keep_blank_values=True)
         params: Params = {k: _maybe_json(v) for k, v in pairs}
@@ -1667,7 +1465,7 @@ class _Deliverer:
 
     def __init__(self, api: FakeTelegramAPI) -> None:
         self.api = api
-        self.client = _WebhookClient()
+        self.client = Client()
         self.posts: set[asyncio.Task[None]] = set()
         self.busy: set[Any] = set()  # chats with an update in flight
         self.retry_at: dict[int, float] = {}
