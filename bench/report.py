@@ -336,6 +336,12 @@ def summarize_profile(path: Path, top: int = 25) -> None:
         f"\nprofile {path.name}: {total} busy samples ({idle} idle and {imports} in imports "
         "left out); a sample counts for each area with a frame on its stack:"
     )
+    threads = sum(n for frames, n in stacks if frames[0].startswith("Thread._bootstrap"))
+    print(
+        f"  {100 * (total - threads) / total:5.1f}%  the main thread (the event loop), "
+        f"{100 * threads / total:.1f}% other threads (a thread waiting for the database's "
+        "answer counts as busy)"
+    )
     for name, needles in AREAS:
         hits = sum(n for frames, n in stacks if any(x in f for f in frames for x in needles))
         print(f"  {100 * hits / total:5.1f}%  {name}")
