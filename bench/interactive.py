@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -327,10 +328,14 @@ def run_all(args: argparse.Namespace) -> Results:
             databases.append(("PostgreSQL", args.database_url))
         for label, url in databases:
             run_database(label, url, args, workdir, (crowd, echo), results)
+    except BaseException:
+        print(f"(the bots' logs are kept in {workdir})", file=sys.stderr)
+        raise
     finally:
         echo.stop()
         results.memory["echo"] = (echo.started_rss, echo.maxrss_mb)
         api.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
