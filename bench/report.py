@@ -274,7 +274,7 @@ def goals(results: Results, labels: list[str]) -> None:
         signup = results.signup.get(label)
         if signup is not None:
             check(
-                f"{label}: every registration within the minute",
+                f"{label}: every registration within {signup.spread:g} s",
                 signup.in_time == signup.people,
                 f"{signup.in_time} of {signup.people}",
             )
