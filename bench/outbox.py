@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -133,17 +131,6 @@ async def worker_main(args: argparse.Namespace) -> dict[str, Any]:
     if args.tracemalloc:
         result["tracemalloc_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
     return result
-
-
-def no_delay(api: Any) -> bool:
-    """The double's HTTP server answers in two writes (headers, body) on sockets without
-    TCP_NODELAY, so each call waits ~40 ms for a delayed ACK; set the option on its listening
-    socket (accepted sockets inherit it) so the worker, not that wait, is measured."""
-    try:
-        api._thread._kwargs["sockets"][0].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (AttributeError, KeyError, IndexError, TypeError, OSError):
-        return False
-    return True
 
 
 def start_worker(url: str, api: Any, *, rate: float, extra: list[str]) -> subprocess.Popen[str]:
@@ -309,10 +296,6 @@ def main(args: argparse.Namespace) -> None:
         summary.append(f"enqueue {added} rows: {took:.2f} s")
 
         with FakeTelegramAPI() as api:
-            print(
-                "Bot API double: TCP_NODELAY "
-                + ("set on its socket (see bench/README.md)" if no_delay(api) else "NOT set")
-            )
             # 2. the configured rate
             mark = api.mark()
             process = start_worker(
@@ -415,8 +398,6 @@ def main(args: argparse.Namespace) -> None:
                 if process.poll() is not None:
                     raise SystemExit("the worker ended before it was killed")
                 time.sleep(0.02)
-            # the kill cuts a request short: the double's server would print its traceback
-            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             at_kill = len(sends_of(api, TEXT_CRASH, mark))

@@ -9,6 +9,7 @@ import time
 import urllib.request
 import warnings
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -258,3 +259,113 @@ def test_long_polling_and_stop_are_fast() -> None:
         api.stop()
         assert time.monotonic() - started < 2
         assert not [t for t in threading.enumerate() if t.name.startswith("fake-telegram-api")]
+
+
+class _Receiver:
+    """A webhook endpoint on its own thread: records each post, answers with the programmed
+    statuses (then 200), and notes how many posts of one chat were in flight at once."""
+
+    def __init__(self, statuses: list[int] | None = None, delay: float = 0.0) -> None:
+        self.posts: list[tuple[str | None, dict[str, Any]]] = []
+        self.statuses = list(statuses or [])
+        self.delay = delay
+        self.in_flight: dict[Any, int] = {}
+        self.most_at_once = 0
+        lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                chat = (body.get("message") or body["callback_query"]["message"])["chat"]["id"]
+                with lock:
+                    receiver.posts.append(
+                        (self.headers.get("X-Telegram-Bot-Api-Secret-Token"), body)
+                    )
+                    receiver.in_flight[chat] = receiver.in_flight.get(chat, 0) + 1
+                    receiver.most_at_once = max(receiver.most_at_once, receiver.in_flight[chat])
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                time.sleep(receiver.delay)
+                with lock:
+                    receiver.in_flight[chat] -= 1
+                payload = b'{"ok": true}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Stay quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/telegram/webhook"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def ids(self) -> list[int]:
+        return [body["update_id"] for _, body in self.posts]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhook_delivery_round_robin_with_the_secret_and_retries(api: FakeTelegramAPI) -> None:
+    """deliver_webhooks posts each queued update once to the registered secret's bearer, round
+    robin over two processes; a refused post is posted again; getUpdates is refused meanwhile."""
+    first, second = _Receiver(statuses=[503]), _Receiver()
+    try:
+        with httpx.Client() as client:
+            answer = client.post(
+                f"{api.root}/bot{api.token}/setWebhook",
+                json={"url": "https://bot.example.org/telegram/webhook", "secret_token": "s3cret"},
+            )
+            assert answer.json() == {"ok": True, "result": True}
+            queued = [api.send_text(USER_ID + i, f"hello {i}") for i in range(4)]
+            api.deliver_webhooks([first.url, second.url])
+            api.wait_for(lambda: not api.pending_updates, timeout=5)
+            polled = client.post(f"{api.root}/bot{api.token}/getUpdates", json={"timeout": 0})
+            assert polled.status_code == 409
+        api.stop_webhooks()
+        received = first.ids() + second.ids()
+        assert sorted(set(received)) == [u["update_id"] for u in queued]
+        assert len(received) == 5  # the refused one was posted again
+        assert first.ids() and second.ids()
+        assert {secret for secret, _ in first.posts + second.posts} == {"s3cret"}
+        assert [d.status for d in api.deliveries].count(503) == 1
+        ok = [d.update_id for d in api.deliveries if d.status == 200]
+        assert sorted(ok) == [u["update_id"] for u in queued]  # each answered once
+        assert api.redelivered == 0
+    finally:
+        first.close()
+        second.close()
+
+
+def test_webhook_delivery_one_update_per_chat_at_a_time_and_redelivery(
+    api: FakeTelegramAPI,
+) -> None:
+    """Updates of one chat are posted one after the other, in order; redeliver_every posts an
+    update to the next process as well, at once (as a retried webhook does)."""
+    first, second = _Receiver(delay=0.05), _Receiver(delay=0.05)
+    try:
+        queued = [api.send_text(USER_ID, f"message {i}") for i in range(4)]
+        api.deliver_webhooks([first.url, second.url], redeliver_every=2)
+        api.wait_for(lambda: not api.pending_updates, timeout=5)
+        api.stop_webhooks()
+        assert first.most_at_once == second.most_at_once == 1
+        ids = [u["update_id"] for u in queued]
+        assert sorted(set(first.ids() + second.ids())) == ids
+        order = [d.update_id for d in api.deliveries]
+        assert order == sorted(order)
+        assert api.redelivered == 2
+        twice = [i for i in ids if (first.ids() + second.ids()).count(i) == 2]
+        assert twice == [ids[1], ids[3]]
+        assert all(i in first.ids() and i in second.ids() for i in twice)
+        assert not api.pending_updates
+        with pytest.raises(ValueError, match="setWebhook"):
+            FakeTelegramAPI().deliver_webhooks()
+    finally:
+        first.close()
+        second.close()

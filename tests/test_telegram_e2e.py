@@ -269,7 +269,8 @@ async def test_study_and_a_full_quiz_by_pressing_buttons(polling: Running) -> No
     assert "Phần 1/" in sent[-1].text and sent[-1].reply_markup is not None
     sent = await _press(api, "Tiếp")
     assert "Phần 2/" in sent[-1].text
-    await _say(api, "/thi")
+    sent = await _say(api, "/thi", count=2)  # the quizzes, then: the study is kept for later
+    assert "Việc" in sent[-1].text and "/hoc" in sent[-1].text
     await _press(api, "7 dám")
     sent = await _press(api, "Bắt đầu")
     question = sent[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import mimetypes
@@ -15,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Self, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+try:
+    from tests.doubles.http11 import Answer, Client, Connection, Request, plain
+except ModuleNotFoundError:  # `tests` is not a package and the repo root is not on sys.path
+    from doubles.http11 import Answer, Client, Connection, Request, plain  # type: ignore[no-redef]
 
 DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
@@ -38,6 +38,9 @@ T = TypeVar("T")
 ChatKey = int | str
 Params = dict[str, Any]
 Files = dict[str, tuple[str, bytes]]
+METHOD_ROUTE = re.compile(r"/bot([^/]+)/([^/]+)")
+FILE_ROUTE = re.compile(r"/file/bot([^/]+)/(.+)")
+WEBHOOK_TIMEOUT = 60.0  # seconds a webhook post may take before it counts as failed
 
 
 @dataclass
@@ -109,7 +112,7 @@ class _ApiError(Exception):
         self.description = description
         self.parameters = parameters
 
-    def response(self) -> JSONResponse:
+    def answer(self) -> Answer:
         """Render the error the way Telegram does."""
         body: dict[str, Any] = {
             "ok": False,
@@ -118,12 +121,18 @@ class _ApiError(Exception):
         }
         if self.parameters:
             body["parameters"] = self.parameters
-        return JSONResponse(body, status_code=self.code)
+        return _json(self.code, body)
 
 
 def _bad_request(description: str) -> _ApiError:
     """Build a 400 error with Telegram's 'Bad Request: ' prefix."""
     return _ApiError(400, f"Bad Request: {description}")
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    """Resolve a long-poll waiter (runs in the double's event loop)."""
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _chat_key(value: Any) -> ChatKey:
@@ -249,10 +258,6 @@ _ENTITY_TYPES = {
 }  # fmt: skip
 
 
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 class _HTMLToEntities(HTMLParser):
     """Turns parse_mode=HTML text into plain text plus entities, as Telegram stores messages."""
 
@@ -291,8 +296,36 @@ def _html_to_entities(text: str) -> tuple[str, list[dict[str, Any]]]:
     return parser.plain, sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
 
 
+def _json(status: int, body: Any) -> Answer:
+    """A JSON answer, UTF-8 and compact as Starlette's JSONResponse wrote it."""
+    payload = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return status, "application/json", payload.encode()
+
+
+@dataclass
+class Delivery:
+    """One webhook post of an update (status 0: no HTTP answer)."""
+
+    update_id: int
+    url: str
+    status: int
+    at: float
+
+
+def _update_chat(update: dict[str, Any]) -> Any:
+    """The chat an update belongs to (webhooks deliver one update per chat at a time)."""
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message") or {}
+        return (message.get("chat") or {}).get("id", (query.get("from") or {}).get("id"))
+    for kind in ("message", "edited_message", "channel_post"):
+        if isinstance(update.get(kind), dict):
+            return (update[kind].get("chat") or {}).get("id")
+    return None
+
+
 class FakeTelegramAPI:
-    """In-process fake Telegram Bot API served over real HTTP by uvicorn in a thread."""
+    """In-process fake Telegram Bot API served over real HTTP by an event loop in a thread."""
 
     def __init__(
         self,
@@ -331,8 +364,23 @@ class FakeTelegramAPI:
         self._next_query_id = 5_000_000
         self._next_file = 0
         self._stopping = False
-        self._server: uvicorn.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._poll_waiters: set[asyncio.Future[None]] = set()
+        self.on_call: Callable[[Call], None] | None = None
+        """Called with each call once it is recorded, in the double's thread, before the bot gets
+        its answer (a benchmark reacts to the bot's messages this way, without polling)."""
         self._thread: threading.Thread | None = None
+        self._connections: set[Connection] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._delivery: asyncio.Task[None] | None = None
+        self._targets: list[str] = []
+        self._max_in_flight = 40
+        self._redeliver_every = 0
+        self._delivered = 0
+        self.redelivered = 0
+        """Updates posted twice by `deliver_webhooks(redeliver_every=...)`."""
+        self.deliveries: list[Delivery] = []
+        """Every webhook post of `deliver_webhooks`, oldest first."""
         self._handlers: dict[str, tuple[str, Callable[[Params, Files], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -357,12 +405,6 @@ class FakeTelegramAPI:
                 "getFile": self._get_file,
             }.items()
         }
-        self._app = Starlette(
-            routes=[
-                Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
-                Route("/file/bot{token}/{path:path}", self._file_endpoint, methods=["GET"]),
-            ]
-        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -376,46 +418,61 @@ class FakeTelegramAPI:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.root = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            self._app,
-            host="127.0.0.1",
-            port=self.port,
-            loop="asyncio",
-            http="h11",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
         self._stopping = False
-        self._server = uvicorn.Server(config)
+        ready = threading.Event()
         self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
+            target=self._serve,
+            args=(sock, ready),
             name=f"fake-telegram-api-{self.port}",
             daemon=True,
         )
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("FakeTelegramAPI server failed to start")
-            time.sleep(0.005)
+        if not ready.wait(10):
+            self.stop()
+            raise RuntimeError("FakeTelegramAPI server failed to start")
         return self
+
+    def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
+        """Thread body: serve until stop(), then let answers in flight finish (1 s at most)."""
+        loop = asyncio.new_event_loop()
+        try:
+            server = loop.run_until_complete(
+                loop.create_server(
+                    lambda: Connection(self._respond, self._connections, self._tasks), sock=sock
+                )
+            )
+            with self._lock:
+                self._loop = loop
+            ready.set()
+            loop.run_forever()
+            server.close()
+            if self._delivery is not None:
+                self._delivery.cancel()
+            if self._tasks:
+                loop.run_until_complete(asyncio.wait(set(self._tasks), timeout=1))
+            for connection in list(self._connections):
+                if connection.transport is not None:
+                    connection.transport.close()
+            for task in list(self._tasks):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0.01))  # run the close callbacks
+        finally:
+            with self._lock:
+                self._loop = None
+            self._delivery = None
+            loop.close()
 
     def stop(self) -> None:
         """Stop the server and join its thread (pending long polls return at once)."""
         self._stopping = True
-        server, thread = self._server, self._thread
-        if server is not None:
-            server.should_exit = True
+        self._wake_pollers()
+        with self._lock:
+            loop, thread = self._loop, self._thread
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # already closed
+                loop.call_soon_threadsafe(loop.stop)
         if thread is not None:
             thread.join(timeout=5)
-            if thread.is_alive() and server is not None:
-                server.force_exit = True
-                thread.join(timeout=5)
-        self._server = None
         self._thread = None
 
     def __enter__(self) -> Self:
@@ -438,21 +495,36 @@ class FakeTelegramAPI:
 
     # ------------------------------------------------------------------ HTTP layer
 
-    async def _endpoint(self, request: Request) -> Response:
+    async def _respond(self, request: Request) -> Answer:
+        """Route one request: `/bot{token}/{method}` and `/file/bot{token}/{path}`."""
+        path, _, query = request.target.partition("?")
+        path = unquote(path)
+        route = METHOD_ROUTE.fullmatch(path)
+        if route is not None:
+            if request.method not in ("GET", "POST", "HEAD"):
+                return plain(405, "Method Not Allowed")
+            return await self._endpoint(route[1], route[2], query, request)
+        route = FILE_ROUTE.fullmatch(path)
+        if route is not None:
+            if request.method not in ("GET", "HEAD"):
+                return plain(405, "Method Not Allowed")
+            return self._file_endpoint(route[1], route[2])
+        return plain(404, "Not Found")
+
+    async def _endpoint(self, token: str, name: str, query: str, request: Request) -> Answer:
         """Handle `/bot{token}/{method}`."""
-        if request.path_params["token"] != self.token:
-            return _ApiError(401, "Unauthorized").response()
+        if token != self.token:
+            return _ApiError(401, "Unauthorized").answer()
         started = time.time()
-        name = request.path_params["method"]
         try:
-            params, files = await self._parse_request(request)
+            params, files = self._parse_request(query, request)
         except (ValueError, UnicodeDecodeError) as exc:
-            return _bad_request(f"can't parse request: {exc}").response()
+            return _bad_request(f"can't parse request: {exc}").answer()
         entry = self._handlers.get(name.lower())
         if entry is None and name.lower() != "getupdates":
             error = _ApiError(404, "Not Found: method not found")
             self._record(Call(name, params, files, started, error.code))
-            return error.response()
+            return error.answer()
         method = entry[0] if entry else "getUpdates"
         try:
             self._check_failure(method, params)
@@ -463,32 +535,35 @@ class FakeTelegramAPI:
                     result = entry[1](params, files)
         except _ApiError as error:
             self._record(Call(method, params, files, started, error.code))
-            return error.response()
+            return error.answer()
         except Exception as exc:  # a bug in the fake: answer 500 but keep it visible
             crash = _ApiError(500, f"Internal Server Error: fake {method} failed: {exc!r}")
             self._record(Call(method, params, files, started, crash.code))
-            return crash.response()
+            return crash.answer()
+        answer = _json(200, {"ok": True, "result": result})
         self._record(Call(method, params, files, started, None, copy.deepcopy(result)))
-        return JSONResponse({"ok": True, "result": result})
+        return answer
 
-    async def _file_endpoint(self, request: Request) -> Response:
+    def _file_endpoint(self, token: str, path: str) -> Answer:
         """Serve uploaded file contents at `/file/bot{token}/{file_path}`."""
-        if request.path_params["token"] != self.token:
-            return _ApiError(401, "Unauthorized").response()
-        path = request.path_params["path"]
+        if token != self.token:
+            return _ApiError(401, "Unauthorized").answer()
         with self._lock:
             info = next((f for f in self._files.values() if f["file_path"] == path), None)
         if info is None:
-            return _ApiError(404, "Not Found").response()
+            return _ApiError(404, "Not Found").answer()
         media_type = info.get("mime_type") or "application/octet-stream"
-        return Response(info["content"], media_type=media_type)
+        if media_type.startswith("text/") and "charset" not in media_type:
+            media_type += "; charset=utf-8"
+        return 200, media_type, info["content"]
 
     @staticmethod
-    async def _parse_request(request: Request) -> tuple[Params, Files]:
+    def _parse_request(query: str, request: Request) -> tuple[Params, Files]:
         """Read parameters from query, JSON, urlencoded or multipart bodies."""
-        params: Params = {k: _maybe_json(v) for k, v in request.query_params.items()}
+        pairs = parse_qsl(query, keep_blank_values=True)
+        params: Params = {k: _maybe_json(v) for k, v in pairs}
         files: Files = {}
-        body = await request.body()
+        body = request.body
         content_type = request.headers.get("content-type", "")
         mime = content_type.split(";", 1)[0].strip().lower()
         if not body:
@@ -510,9 +585,12 @@ class FakeTelegramAPI:
         return params, files
 
     def _record(self, call: Call) -> None:
-        """Append a call to the log."""
+        """Append a call to the log and tell `on_call`."""
         with self._lock:
             self._calls.append(call)
+        listener = self.on_call
+        if listener is not None:
+            listener(call)
 
     def _check_failure(self, method: str, params: Params) -> None:
         """Raise a programmed failure if one matches this call."""
@@ -847,10 +925,11 @@ class FakeTelegramAPI:
         return True
 
     def _delete_webhook(self, params: Params, files: Files) -> bool:
-        """Answer deleteWebhook."""
+        """Answer deleteWebhook (which also ends `deliver_webhooks`)."""
         if _as_bool(params.get("drop_pending_updates", False)):
             self._updates.clear()
         self._webhook = {}
+        self._targets = []
         return True
 
     def _get_webhook_info(self, params: Params, files: Files) -> dict[str, Any]:
@@ -885,7 +964,7 @@ class FakeTelegramAPI:
     async def _get_updates(self, params: Params) -> list[dict[str, Any]]:
         """Answer getUpdates with long polling (timeout capped at max_poll_timeout)."""
         with self._lock:
-            if self._webhook:
+            if self._webhook or self._targets:
                 raise _ApiError(
                     409,
                     "Conflict: can't use getUpdates method while webhook is active; "
@@ -896,13 +975,74 @@ class FakeTelegramAPI:
         timeout = min(max(float(params.get("timeout") or 0), 0.0), self.max_poll_timeout)
         allowed = params.get("allowed_updates")
         deadline = time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
         while True:
-            updates = self._take_updates(offset, limit)
-            if isinstance(allowed, list) and allowed:
-                updates = [u for u in updates if any(kind in u for kind in allowed)]
-            if updates or self._stopping or time.monotonic() >= deadline:
-                return updates
-            await asyncio.sleep(0.01)
+            waiter: asyncio.Future[None] = loop.create_future()
+            with self._lock:  # registered before looking, so an update queued meanwhile wakes it
+                self._loop = loop
+                self._poll_waiters.add(waiter)
+            try:
+                updates = self._take_updates(offset, limit)
+                if isinstance(allowed, list) and allowed:
+                    updates = [u for u in updates if any(kind in u for kind in allowed)]
+                left = deadline - time.monotonic()
+                if updates or self._stopping or left <= 0:
+                    return updates
+                await asyncio.wait((waiter,), timeout=left)
+            finally:
+                with self._lock:
+                    self._poll_waiters.discard(waiter)
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    def deliver_webhooks(
+        self,
+        urls: list[str] | None = None,
+        *,
+        max_connections: int | None = None,
+        redeliver_every: int = 0,
+    ) -> None:
+        """Post queued updates to the webhook instead of serving getUpdates, as Telegram does
+        once setWebhook was called (opt-in: tests that post to the bot themselves are not
+        affected). Round robin over `urls` (default: the registered URL), as several bot
+        processes behind one address; with the registered secret in
+        X-Telegram-Bot-Api-Secret-Token; at most `max_connections` posts in flight
+        (setWebhook's, else 40), one at a time per chat, in update_id order. An update is done
+        once a post is answered 2xx; otherwise it is posted again, a little later each time.
+        `redeliver_every=N`: every Nth update is also posted at once to the next URL, as when
+        Telegram retries an answer that is late, to prove deduplication. Calling it again
+        changes the settings; `stop_webhooks()` or deleteWebhook ends it."""
+        with self._lock:
+            registered = self._webhook.get("url")
+            targets = list(urls) if urls else ([str(registered)] if registered else [])
+            if not targets:
+                raise ValueError("no webhook URL: call setWebhook first or pass urls")
+            self._targets = targets
+            self._max_in_flight = max_connections or _as_int(
+                self._webhook.get("max_connections"), 40
+            )
+            self._redeliver_every = max(0, redeliver_every)
+            loop = self._loop
+        if loop is None:
+            raise RuntimeError("FakeTelegramAPI is not started")
+        loop.call_soon_threadsafe(self._start_delivery)
+        self._wake_pollers()
+
+    def stop_webhooks(self, timeout: float = 10) -> None:
+        """Stop posting; posts in flight finish (updates not posted stay queued)."""
+        with self._lock:
+            self._targets = []
+        self._wake_pollers()
+        deadline = time.monotonic() + timeout
+        while self._delivery is not None and not self._delivery.done():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+
+    def _start_delivery(self) -> None:
+        """Start the delivery task (in the double's loop) unless it runs."""
+        if self._delivery is None or self._delivery.done():
+            self._delivery = asyncio.get_running_loop().create_task(_Deliverer(self).run())
 
     # ------------------------------------------------------------------ failures
 
@@ -1118,8 +1258,20 @@ class FakeTelegramAPI:
             else:
                 self._next_update_id = max(self._next_update_id, int(update["update_id"]))
             self._updates.append(update)
-            self._updates.sort(key=lambda u: u["update_id"])
+            if len(self._updates) > 1 and self._updates[-2]["update_id"] > update["update_id"]:
+                self._updates.sort(key=lambda u: u["update_id"])
+            self._wake_pollers()
         return update
+
+    def _wake_pollers(self) -> None:
+        """Wake the waiting getUpdates calls (from any thread)."""
+        with self._lock:
+            loop, waiters = self._loop, list(self._poll_waiters)
+        if loop is None:
+            return
+        for waiter in waiters:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(_wake, waiter)
 
     def send_text(
         self,
@@ -1306,3 +1458,101 @@ class FakeTelegramAPI:
         """Async version of `wait_sent`."""
         probe = self._sent_probe(chat_id, count, since)
         return await self._apoll(probe, f"{count} message(s) to chat {chat_id}", timeout, since)
+
+
+class _Deliverer:
+    """The webhook delivery of `FakeTelegramAPI.deliver_webhooks`, in the double's loop."""
+
+    def __init__(self, api: FakeTelegramAPI) -> None:
+        self.api = api
+        self.client = Client()
+        self.posts: set[asyncio.Task[None]] = set()
+        self.busy: set[Any] = set()  # chats with an update in flight
+        self.retry_at: dict[int, float] = {}
+        self.failures: dict[int, int] = {}
+        self.turn = 0
+
+    async def run(self) -> None:
+        """Post what is queued until the targets are cleared and nothing is in flight."""
+        api = self.api
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                waiter: asyncio.Future[None] = loop.create_future()
+                with api._lock:  # registered before looking: a queued update wakes it
+                    api._poll_waiters.add(waiter)
+                    targets, limit = list(api._targets), api._max_in_flight
+                    pending = list(api._updates) if targets else []
+                    secret = api._webhook.get("secret_token")
+                if not targets and not self.posts:
+                    return
+                wake_at = self._start_posts(pending, targets, limit, secret)
+                timeout = None if wake_at is None else max(0.0, wake_at - time.monotonic())
+                try:
+                    await asyncio.wait((waiter,), timeout=timeout)
+                finally:
+                    with api._lock:
+                        api._poll_waiters.discard(waiter)
+        finally:
+            self.client.close()
+
+    def _start_posts(
+        self, pending: list[dict[str, Any]], targets: list[str], limit: int, secret: Any
+    ) -> float | None:
+        """Post the next update of each free chat; when the next retry is due, if any."""
+        now = time.monotonic()
+        wake_at: float | None = None
+        blocked = set(self.busy)
+        for update in pending:
+            chat = _update_chat(update)
+            if chat in blocked:
+                continue
+            blocked.add(chat)  # its later updates wait for this one
+            due = self.retry_at.get(update["update_id"], 0.0)
+            if due > now:
+                wake_at = due if wake_at is None else min(wake_at, due)
+                continue
+            if len(self.posts) >= limit:
+                break
+            urls = [targets[self.turn % len(targets)]]
+            self.turn += 1
+            self.api._delivered += 1
+            every = self.api._redeliver_every
+            if every and len(targets) > 1 and self.api._delivered % every == 0:
+                urls.append(targets[self.turn % len(targets)])
+                self.api.redelivered += 1
+            self.busy.add(chat)
+            task = asyncio.get_running_loop().create_task(self._post(update, urls, secret))
+            self.posts.add(task)
+            task.add_done_callback(self.posts.discard)
+        return wake_at
+
+    async def _post(self, update: dict[str, Any], urls: list[str], secret: Any) -> None:
+        """Post one update to each URL at once; done once one answered 2xx, else retried."""
+        api = self.api
+        update_id = update["update_id"]
+        body = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"X-Telegram-Bot-Api-Secret-Token": str(secret)} if secret else {}
+
+        async def one(url: str) -> int:
+            try:
+                post = self.client.post(url, body, headers)
+                status = await asyncio.wait_for(post, WEBHOOK_TIMEOUT)
+            except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError):
+                status = 0
+            with api._lock:
+                api.deliveries.append(Delivery(update_id, url, status, time.time()))
+            return status
+
+        statuses = await asyncio.gather(*(one(url) for url in urls))
+        if any(200 <= status < 300 for status in statuses):
+            self.retry_at.pop(update_id, None)
+            self.failures.pop(update_id, None)
+            with api._lock:
+                api._updates = [u for u in api._updates if u is not update]
+        else:
+            self.failures[update_id] = self.failures.get(update_id, 0) + 1
+            delay = min(0.05 * 2 ** self.failures[update_id], 2.0)
+            self.retry_at[update_id] = time.monotonic() + delay
+        self.busy.discard(_update_chat(update))
+        api._wake_pollers()
