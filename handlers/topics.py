@@ -375,5 +375,6 @@ def _publish(ctx: Context, topic_id: str) -> None:
         show_outline(ctx, topic_id)
         return
     ctx.say("library.published", title=row.title)
-    ctx.say("library.published_hint")
+    if not library.bank(ctx.session, ctx.content.catalog, topic_id, now=ctx.now):
+        ctx.say("library.published_hint")
     show_outline(ctx, topic_id)

@@ -183,3 +183,11 @@ def test_a_name_retyped_with_marks_after_the_hint_is_the_new_name(app, chat) -> 
     me.press("Không")
     me.press("Tôi đồng ý")
     assert _member(app, "Trần Văn Hùng") is not None and _member(app, "Tran Van Hung") is None
+
+
+def test_every_flow_left_open_is_named_in_vietnamese(content) -> None:  # type: ignore[no-untyped-def]
+    """ "Việc … còn dở" names the flow a command interrupted: never its code name ("topics")."""
+    from handlers import routers
+
+    missing = [r.name for r in routers() if f"flows.{r.name}" not in content.texts]
+    assert missing == []

@@ -27,6 +27,7 @@ DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses larger files ("file is too big")
 HTML_TAGS = frozenset(
     {
         "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
@@ -950,6 +951,8 @@ class FakeTelegramAPI:
         info = self._files.get(str(params.get("file_id", "")))
         if info is None:
             raise _bad_request("invalid file_id")
+        if info["file_size"] > BOT_DOWNLOAD_LIMIT:
+            raise _bad_request("file is too big")
         return {key: info[key] for key in ("file_id", "file_unique_id", "file_size", "file_path")}
 
     def _take_updates(self, offset: int, limit: int) -> list[dict[str, Any]]:
@@ -1323,6 +1326,36 @@ class FakeTelegramAPI:
                         "file_size": len(content),
                     }
                 )
+        return self.queue_update(update)
+
+    def send_document(
+        self,
+        user_id: int,
+        content: bytes,
+        filename: str,
+        caption: str = "",
+        *,
+        chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Queue a file a user sends (a DOCX, a PDF, a spreadsheet): a `document` with its name,
+        MIME type and size; the bot fetches it with getFile and the file URL (Telegram serves
+        bots files up to 20 MB)."""
+        update = self.build_text_update(user_id, caption, chat_id=chat_id)
+        message = update["message"]
+        del message["text"]
+        message.pop("entities", None)
+        if caption:
+            message["caption"] = caption
+        with self._lock:
+            mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            info = self._register_file("document", filename, content, mime)
+        message["document"] = {
+            "file_id": info["file_id"],
+            "file_unique_id": info["file_unique_id"],
+            "file_name": filename,
+            "mime_type": mime,
+            "file_size": len(content),
+        }
         return self.queue_update(update)
 
     def press(
