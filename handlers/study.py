@@ -66,6 +66,7 @@ def on_choose(ctx: Context) -> None:
     assert member is not None and member.id is not None
     row = study.progress(ctx.session, member_id=member.id, topic_id=topic.id)
     index = row.section_index if row is not None and row.completed_at is None else 0
+    index = min(index, len(topic.sections) - 1)  # the topic may have fewer sections since
     if index:
         ctx.say("study.resume", n=index + 1, total=len(topic.sections))
     _show(ctx, topic, index, known=(row,))
@@ -120,7 +121,7 @@ def on_read(ctx: Context) -> None:
     if topic is None:
         begin(ctx)
         return
-    index = int(ctx.data.get("index", 0))
+    index = min(int(ctx.data.get("index", 0)), len(topic.sections) - 1)
     if ctx.choice == "topics":
         begin(ctx)
     elif ctx.choice == "prev":

@@ -371,3 +371,25 @@ def _image_only_pdf() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (800, 1100), "white").save(buffer, "PDF")
     return buffer.getvalue()
+
+
+def test_a_member_half_way_through_a_topic_whose_sections_were_merged(lapp) -> None:  # type: ignore[no-untyped-def]
+    """Publishing does not freeze the outline: a member on section 4 of a topic that now has 3
+    goes on at the last one, never an error."""
+    admin = MemoryChat(lapp.engine, "admin")
+    register(admin, name="Trần Thị Lan")
+    new_topic(admin)
+    admin.press("Xuất bản")
+    admin.press("Xuất bản")
+    member = MemoryChat(lapp.engine, "m1")
+    register(member)
+    member.say("/hoc")
+    member.press("Chuyên đề 2027")
+    for _ in range(3):
+        member.press("Tiếp")
+    assert "Phần 4/4" in member.last_text()
+    admin.press("Gộp mục")
+    admin.say("3 4")
+    member.say("/hoc")
+    member.press("Chuyên đề 2027")
+    assert "Phần 3/3" in member.last_text() and "Mỗi đoàn viên đăng ký" in member.last_text()
