@@ -66,7 +66,7 @@ def test_a_topic_and_its_questions_reach_a_plan_and_a_member(lapp, clock) -> Non
     text = admin.last_text()
     assert "chia thành 4 mục" in text
     assert "Bản nháp: Chuyên đề năm 2027: Học tập và làm theo" in text
-    assert "1. I.1. Tiết kiệm là gì" in text and "4. II.2. Đoàn viên" in text
+    assert "Mục 1: I.1. Tiết kiệm là gì" in text and "Mục 4: II.2. Đoàn viên" in text
     assert "CỘNG HÒA" not in text  # the national motto is not a section
     assert "Năm: 2027" in text
 
@@ -81,7 +81,7 @@ def test_a_topic_and_its_questions_reach_a_plan_and_a_member(lapp, clock) -> Non
     admin.press("Gộp mục")
     admin.say("1-2")
     text = admin.last_text()
-    assert "Đã lưu" in text and "3 mục" in text and "2. Tiết kiệm thời gian" not in text
+    assert "Đã lưu" in text and "3 mục" in text and "Mục 2: I.2. Tiết kiệm thời gian" not in text
     admin.press("Bỏ mục")
     admin.say("3")
     assert "Bỏ 1 mục: 3. II.2. Đoàn viên?" in admin.last_text()
