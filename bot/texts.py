@@ -66,3 +66,15 @@ def _flatten(
     except ValueError as exc:
         problems.append(doc.problem(loc, f"{key}: dấu {{ }} không hợp lệ ({exc})"))
     out[key] = text
+
+
+class Refusal(Exception):
+    """A change a service cannot make, said by a text key (`<PREFIX><key>`) and its values, so
+    the chat and the command line say the same thing."""
+
+    PREFIX = ""
+
+    def __init__(self, key: str, **values: Any):
+        super().__init__(key)
+        self.key = f"{self.PREFIX}{key}"
+        self.values = values

@@ -111,3 +111,23 @@ def chat(app: App):  # type: ignore[no-untyped-def]
         return MemoryChat(app.engine, user_id, **kw)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture
+def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """`congdoan` commands run in this process against the test database, with no token,
+    admins, time zone or content folder from the machine's environment."""
+    from bot.config import get_settings
+
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "ADMIN_TELEGRAM_IDS",
+        "ADMIN_ZALO_IDS",
+        "TIMEZONE",
+        "CONTENT_DIR",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()

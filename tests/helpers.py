@@ -81,3 +81,14 @@ def make_officer(app, user: str, unit_code: str) -> None:  # type: ignore[no-unt
             RoleGrant(member_id=identity.member_id, role="officer", unit_id=unit_id, granted_by="t")
         )
         s.commit()
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    """A `congdoan` command in this process: its exit code and output (never a traceback)."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app as cli
+
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output

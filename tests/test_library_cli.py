@@ -10,46 +10,29 @@ import shutil
 from pathlib import Path
 
 import openpyxl
-import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.config import get_settings
 from bot.db import make_engine
 from bot.models_library import LibraryQuestion, LibraryTopic
 from bot.services.xlsxquestions import SHEET
 from tests import docsamples
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def cli_env(db_url, monkeypatch):  # type: ignore[no-untyped-def]
-    for name in ("TELEGRAM_BOT_TOKEN", "ADMIN_TELEGRAM_IDS", "ADMIN_ZALO_IDS", "CONTENT_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
 
 
 def test_a_topic_and_its_questions_from_the_command_line(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     document = tmp_path / "chuyen-de.docx"
     document.write_bytes(docsamples.topic_docx())
-    code, out = run("content", "import-topic", str(document), "--id", "tiet-kiem-2027")
+    code, out = run_cli("content", "import-topic", str(document), "--id", "tiet-kiem-2027")
     assert code == 0, out
     assert "Chuyên đề tiet-kiem-2027 (đã xuất bản)" in out and "4 mục" in out
     assert "1. I.1. Tiết kiệm là gì" in out
 
     template = tmp_path / "mau.xlsx"
-    code, out = run("content", "template", "questions", str(template))
+    code, out = run_cli("content", "template", "questions", str(template))
     assert code == 0 and template.is_file()
     assert openpyxl.load_workbook(template)[SHEET]["B1"].value == "Câu hỏi"
 
@@ -57,31 +40,31 @@ def test_a_topic_and_its_questions_from_the_command_line(cli_env, tmp_path: Path
     rows[3][8] = "Z"
     sheet = tmp_path / "cau-hoi.xlsx"
     sheet.write_bytes(docsamples.sheet(rows))
-    code, out = run("content", "import-questions", str(sheet), "--topic", "tiet-kiem-2027")
+    code, out = run_cli("content", "import-questions", str(sheet), "--topic", "tiet-kiem-2027")
     assert code == 1
     assert "Dòng 5, cột Đáp án đúng: “Z” không phải chữ cái" in out
     assert "chưa nhập câu nào" in out and "--valid-only để nhập 9 câu hợp lệ" in out
-    code, out = run(
+    code, out = run_cli(
         "content", "import-questions", str(sheet), "--topic", "tiet-kiem-2027", "--valid-only"
     )
     assert code == 0 and "9 câu mới" in out
     sheet.write_bytes(docsamples.sheet(docsamples.good_rows()))
-    code, out = run("content", "import-questions", str(sheet), "--topic", "tiet-kiem-2027")
+    code, out = run_cli("content", "import-questions", str(sheet), "--topic", "tiet-kiem-2027")
     assert code == 0 and "1 câu mới, 0 câu cập nhật, 9 câu không đổi" in out
 
     exported = tmp_path / "xuat.xlsx"
-    code, out = run("content", "export-questions", str(exported), "--topic", "tiet-kiem-2027")
+    code, out = run_cli("content", "export-questions", str(exported), "--topic", "tiet-kiem-2027")
     assert code == 0 and "10 câu hỏi" in out
     book = openpyxl.load_workbook(io.BytesIO(exported.read_bytes()))
     assert book[SHEET].max_row == 11
 
-    code, out = run("content", "list")
+    code, out = run_cli("content", "list")
     assert "tiet-kiem-2027  Chuyên đề 2027  (đã xuất bản; 4 mục, 10 câu hỏi)" in out
 
     # back to YAML: a copy of content/ with the exported files passes `content check`
     copy = tmp_path / "content"
     shutil.copytree(ROOT / "content", copy)
-    code, out = run("content", "export-topic", "tiet-kiem-2027", str(copy))
+    code, out = run_cli("content", "export-topic", "tiet-kiem-2027", str(copy))
     assert code == 0 and "topics/tiet-kiem-2027.yaml" in out
     engine = make_engine(cli_env)
     with Session(engine) as s:  # the check reads the library too: leave it empty for this one
@@ -98,11 +81,11 @@ def test_a_topic_and_its_questions_from_the_command_line(cli_env, tmp_path: Path
 def test_content_check_reads_the_library_and_warns_about_fairness(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     document = tmp_path / "chuyen-de.docx"
     document.write_bytes(docsamples.topic_docx())
-    run("content", "import-topic", str(document))
+    run_cli("content", "import-topic", str(document))
     sheet = tmp_path / "cau-hoi.xlsx"
     sheet.write_bytes(docsamples.sheet(docsamples.good_rows()))
-    run("content", "import-questions", str(sheet), "--topic", "chuyen-de-2027")
-    code, out = run("content", "check")
+    run_cli("content", "import-questions", str(sheet), "--topic", "chuyen-de-2027")
+    code, out = run_cli("content", "check")
     assert code == 0 and "Nội dung hợp lệ" in out
 
     # a question edited in the database behind the bot's back: its quote left the document,
@@ -122,7 +105,7 @@ def test_content_check_reads_the_library_and_warns_about_fairness(cli_env, tmp_p
             s.add(row)
         s.commit()
     engine.dispose()
-    code, out = run("content", "check")
+    code, out = run_cli("content", "check")
     assert code == 1
     assert f"thư viện, chuyên đề chuyen-de-2027, câu {broken}: trích dẫn không có nguyên văn" in out
     assert "đã bỏ qua khác biệt về xuống dòng và khoảng trắng" in out
@@ -149,6 +132,6 @@ def test_refusals_are_one_line(cli_env, tmp_path: Path) -> None:  # type: ignore
     )
     cases.append((("content", "import-topic", str(document), "--id", "Sai Mã"), "không hợp lệ"))
     for args, said in cases:
-        code, out = run(*args)
+        code, out = run_cli(*args)
         assert code != 0 and said in out, (args, out)
         assert len([line for line in out.splitlines() if line.startswith("Lỗi:")]) == 1

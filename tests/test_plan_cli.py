@@ -10,14 +10,11 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
 from bot.app import build_app
 from bot.channels.memory import MemoryChat
-from bot.cli import app as cli
-from bot.config import get_settings
 from bot.models import Plan, Pledge, QuizAttempt, StudyProgress, Unit, utcnow
-from tests.helpers import Clock, register
+from tests.helpers import Clock, register, run_cli
 from tests.test_pledge import submit, tick
 from tests.test_quiz import _answer
 
@@ -29,26 +26,10 @@ CDCS-SX,CĐCS Nhà máy Sông Xanh,HUYEN-X1,120,10
 YEAR = utcnow().year + 1  # next year: its default deadline (10/4) is always ahead of today
 
 
-@pytest.fixture
-def cli_env(db_url, monkeypatch):  # type: ignore[no-untyped-def]
-    for name in ("TELEGRAM_BOT_TOKEN", "ADMIN_TELEGRAM_IDS", "ADMIN_ZALO_IDS", "TIMEZONE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
-
-
 def import_units(tmp_path: Path) -> str:
     path = tmp_path / "donvi.csv"
     path.write_text(UNITS, encoding="utf-8")
-    code, out = run("units", "import", str(path))
+    code, out = run_cli("units", "import", str(path))
     assert code == 0, out
     return out
 
@@ -56,14 +37,14 @@ def import_units(tmp_path: Path) -> str:
 def test_a_fresh_deployment_runs_its_year(cli_env, tmp_path, settings, content) -> None:  # type: ignore[no-untyped-def]
     out = import_units(tmp_path)
     assert "Đã nạp: 3 mới" in out and "congdoan plan new --root TINH-X" in out
-    code, out = run("plan", "list")
+    code, out = run_cli("plan", "list")
     assert code == 0 and "Chú ý: TINH-X (LĐLĐ tỉnh Xanh) chưa có kế hoạch năm" in out
     assert "demo-2026\tLDLD-DEMO (không có trong cây đơn vị)" in out  # the presets, imported
-    code, out = run("plan", "new", "--root", "TINH-X", "--year", str(YEAR))
+    code, out = run_cli("plan", "new", "--root", "TINH-X", "--year", str(YEAR))
     assert code == 0, out
     assert f"Đã tạo kế hoạch tinh-x-{YEAR}." in out
     assert f"nộp trước ngày 10/04/{YEAR}" in out and "TINH-X (LĐLĐ tỉnh Xanh)" in out
-    code, out = run("plan", "show", f"tinh-x-{YEAR}")
+    code, out = run_cli("plan", "show", f"tinh-x-{YEAR}")
     assert code == 0 and f"Kế hoạch tinh-x-{YEAR} – TINH-X (LĐLĐ tỉnh Xanh), năm {YEAR}" in out
     assert f"Tự đánh giá: từ 01/11/{YEAR} đến 31/12/{YEAR}" in out
 
@@ -146,7 +127,7 @@ REFUSALS = [
 @pytest.mark.parametrize(("args", "says"), REFUSALS)
 def test_plan_refusals_are_one_line(cli_env, tmp_path, args, says) -> None:  # type: ignore[no-untyped-def]
     import_units(tmp_path)
-    code, out = run(*args)
+    code, out = run_cli(*args)
     assert code != 0 and says in out, out
     assert len(out.strip().splitlines()) == 1 and out.startswith("Lỗi: ")
 
@@ -154,18 +135,18 @@ def test_plan_refusals_are_one_line(cli_env, tmp_path, args, says) -> None:  # t
 def test_a_year_is_made_once_and_options_are_used(cli_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import_units(tmp_path)
     deadline = (utcnow() + timedelta(days=400)).date()
-    code, out = run(
+    code, out = run_cli(
         "plan", "new", "--root", "TINH-X", "--year", str(YEAR), "--topic", "bay-dam-2024",
         "--pledge-deadline", deadline.isoformat(),
     )  # fmt: skip
     assert code == 0, out
     assert f"nộp trước ngày {deadline:%d/%m/%Y}" in out and "7 dám (chuyên đề của năm trước)" in out
-    code, out = run("plan", "new", "--root", "TINH-X", "--year", str(YEAR))
+    code, out = run_cli("plan", "new", "--root", "TINH-X", "--year", str(YEAR))
     assert code != 0 and f"đã có kế hoạch năm {YEAR} (mã tinh-x-{YEAR})" in out
-    code, out = run("plan", "new", "--root", "TINH-X", "--year", str(YEAR + 1))
+    code, out = run_cli("plan", "new", "--root", "TINH-X", "--year", str(YEAR + 1))
     assert code == 0 and f"Đã tạo kế hoạch tinh-x-{YEAR + 1}." in out  # copied from the last one
     assert "7 dám" in out
-    code, out = run("plan", "list")
+    code, out = run_cli("plan", "list")
     assert f"tinh-x-{YEAR}\tTINH-X\tnăm {YEAR}" in out and "chưa bắt đầu" in out
 
 
@@ -178,7 +159,7 @@ def test_units_import_takes_real_counts(cli_env, tmp_path, settings) -> None:  #
         "CDCS-SX;CĐCS Nhà máy Sông Xanh;HUYEN-X1;;\n",
         encoding="utf-8",
     )
-    code, out = run("units", "import", str(again))
+    code, out = run_cli("units", "import", str(again))
     assert code == 0 and "1 cập nhật" in out, out
     bad = tmp_path / "bad.csv"
     bad.write_text(
@@ -186,7 +167,7 @@ def test_units_import_takes_real_counts(cli_env, tmp_path, settings) -> None:  #
         "CDCS-SX,CĐCS Nhà máy Sông Xanh,HUYEN-X1,10,20\n",
         encoding="utf-8",
     )
-    code, out = run("units", "import", str(bad))
+    code, out = run_cli("units", "import", str(bad))
     assert code == 1 and "Dòng 2: members “nhiều” phải là một số nguyên" in out
     assert "Dòng 3: số đảng viên (party_members) lớn hơn số đoàn viên (members)" in out
     engine = build_app(settings).db

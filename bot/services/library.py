@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, event, literal
+from sqlalchemy import event, literal
 from sqlmodel import Session, col, select
 
 from bot.catalog import Catalog
+from bot.enginecache import per_engine
 from bot.models_library import LibraryBank, LibraryQuestion, LibraryTopic
 from bot.services import xlsxquestions
 from bot.services.docimport import normalized
@@ -91,19 +91,8 @@ class _Cache:
         )
 
 
-_caches: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
 def _cache(session: Session) -> _Cache:
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    assert isinstance(engine, Engine)
-    with _caches_lock:
-        cache = _caches.get(engine)
-        if cache is None:
-            cache = _caches[engine] = _Cache()
-        return cache
+    return per_engine("library", session, _Cache)
 
 
 def changed(session: Session) -> None:

@@ -22,6 +22,7 @@ from bot.contentmodel import explain_error
 from bot.models_library import LibraryBank, LibraryQuestion, LibraryRevision, LibraryTopic
 from bot.services import audit, docimport, library
 from bot.services.docimport import Part
+from bot.texts import Refusal
 from bot.textutil import fold
 from bot.topics import Question
 
@@ -40,14 +41,10 @@ _BOILERPLATE = (
 _ISSUERS = ("liên đoàn lao động", "tổng liên đoàn", "ban tuyên giáo", "ban chấp hành", "tỉnh ủy")
 
 
-class LibraryError(Exception):
-    """A change that cannot be made: a text key (`library.errors.*`) and its values, so the
-    chat and the command line say the same thing."""
+class LibraryError(Refusal):
+    """A change to the library that cannot be made (`library.errors.*`)."""
 
-    def __init__(self, key: str, **values: Any):
-        super().__init__(key)
-        self.key = f"library.errors.{key}"
-        self.values = values
+    PREFIX = "library.errors."
 
 
 # --- a topic from a document ------------------------------------------------------------------

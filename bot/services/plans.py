@@ -13,34 +13,30 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from bot.campaign import Campaign
+from bot.enginecache import per_engine
 from bot.models import Member, Plan, Unit
 from bot.services import audit
+from bot.texts import Refusal
 
 logger = logging.getLogger(__name__)
 
 PLAN_TTL = timedelta(seconds=15)
 
 
-class PlanError(Exception):
-    """A change that cannot be made: a text key of content/texts.yaml (`plans.errors.*`) and its
-    values, so the chat and the command line say the same thing."""
+class PlanError(Refusal):
+    """A change to a plan that cannot be made (`plans.errors.*`)."""
 
-    def __init__(self, key: str, **values: Any):
-        super().__init__(key)
-        self.key = f"plans.errors.{key}"
-        self.values = values
+    PREFIX = "plans.errors."
 
 
 @dataclass(frozen=True)
@@ -128,20 +124,8 @@ class _Cache:
             self.generation += 1
 
 
-_caches: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
 def _cache(session: Session) -> _Cache:
-    """One cache per database engine, which is one per process (two in a test of two replicas)."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    assert isinstance(engine, Engine)
-    with _caches_lock:
-        cache = _caches.get(engine)
-        if cache is None:
-            cache = _caches[engine] = _Cache()
-        return cache
+    return per_engine("plans", session, _Cache)
 
 
 def stored(session: Session, *, now: datetime) -> tuple[StoredPlan, ...]:

@@ -1300,17 +1300,24 @@ class FakeTelegramAPI:
             )
         )
 
-    def send_photo(
-        self, user_id: int, content: bytes, caption: str = "", *, chat_id: int | None = None
-    ) -> dict[str, Any]:
-        """Queue a photo message from a user; the bot can fetch it with getFile and the file URL
-        (every size serves the same bytes)."""
+    def _media_update(
+        self, user_id: int, caption: str, chat_id: int | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A message update without text, with the caption if any: the file is added to it."""
         update = self.build_text_update(user_id, caption, chat_id=chat_id)
         message = update["message"]
         del message["text"]
         message.pop("entities", None)
         if caption:
             message["caption"] = caption
+        return update, message
+
+    def send_photo(
+        self, user_id: int, content: bytes, caption: str = "", *, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """Queue a photo message from a user; the bot can fetch it with getFile and the file URL
+        (every size serves the same bytes)."""
+        update, message = self._media_update(user_id, caption, chat_id)
         with self._lock:
             info = self._register_file("photo", "photo.jpg", content, "image/jpeg")
             message["photo"] = []
@@ -1340,12 +1347,7 @@ class FakeTelegramAPI:
         """Queue a file a user sends (a DOCX, a PDF, a spreadsheet): a `document` with its name,
         MIME type and size; the bot fetches it with getFile and the file URL (Telegram serves
         bots files up to 20 MB)."""
-        update = self.build_text_update(user_id, caption, chat_id=chat_id)
-        message = update["message"]
-        del message["text"]
-        message.pop("entities", None)
-        if caption:
-            message["caption"] = caption
+        update, message = self._media_update(user_id, caption, chat_id)
         with self._lock:
             mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
             info = self._register_file("document", filename, content, mime)
