@@ -22,9 +22,9 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 MARKER = VENV / ".installed"
 
 
-def run(*args: str | Path) -> None:
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
     print("$", " ".join(str(a) for a in args), flush=True)
-    code = subprocess.call([str(a) for a in args], cwd=ROOT)  # noqa: S603 (our own commands)
+    code = subprocess.call([str(a) for a in args], cwd=ROOT, env=env)  # noqa: S603 (our own commands)
     if code:
         sys.exit(code)
 
@@ -40,7 +40,10 @@ def setup() -> None:
     if MARKER.exists() and MARKER.read_text() == digest:
         return
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    # setuptools announces every editable install with a boxed "Editable installation" notice
+    # that reads like an error to a newcomer; it is information only.
+    quiet = {**os.environ, "PYTHONWARNINGS": "ignore:Editable installation"}
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]", env=quiet)
     MARKER.write_text(digest)
 
 
