@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import String, and_, literal
+from sqlalchemy import Boolean, String, and_, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -114,35 +115,18 @@ def resolve_actor(
     return actor
 
 
-@dataclass
-class Loaded:
-    """What one update needs to know before its handler runs, read in one statement."""
-
-    state: ConversationState | None
-    actor: Actor
-
-
-def load(
-    session: Session,
-    *,
-    platform: str,
-    chat_id: str,
-    user_id: str,
-    admin_ids: Iterable[str] = (),
-    other_admins: dict[str, set[str]] | None = None,
-) -> Loaded:
-    """The chat's conversation state and who is writing (identity, member, roles with their
-    units, the member's unit and its root) in ONE statement of outer joins: the units land in
-    the session's identity map, so `session.get(Unit, ...)` for them costs no query later in the
-    update. Same answer as `resolve_actor`."""
+@cache
+def _load_statement() -> Any:
+    """The statement of `load`, built once: building it (aliases, joins, column proxies) cost
+    more CPU than running it; the values are bound at each execution."""
     keys = sa_select(
-        literal(platform, String).label("p"),
-        literal(chat_id, String).label("c"),
-        literal(user_id, String).label("u"),
+        bindparam("p", type_=String).label("p"),
+        bindparam("c", type_=String).label("c"),
+        bindparam("u", type_=String).label("u"),
     ).subquery("k")
     scope, home, root, other = (aliased(Unit), aliased(Unit), aliased(Unit), aliased(Identity))
     entities: list[Any] = [ConversationState, Identity, Member, RoleGrant, scope, home, root]
-    stmt = (
+    return (
         sa_select(*entities, other)
         .select_from(keys)
         .outerjoin(
@@ -170,11 +154,35 @@ def load(
             and_(
                 col(other.member_id) == col(Member.id),
                 col(other.platform) != keys.c.p,
-                literal(bool(other_admins)),
+                bindparam("others", type_=Boolean),
             ),
         )
     )
-    rows = session.execute(stmt).all()
+
+
+@dataclass
+class Loaded:
+    """What one update needs to know before its handler runs, read in one statement."""
+
+    state: ConversationState | None
+    actor: Actor
+
+
+def load(
+    session: Session,
+    *,
+    platform: str,
+    chat_id: str,
+    user_id: str,
+    admin_ids: Iterable[str] = (),
+    other_admins: dict[str, set[str]] | None = None,
+) -> Loaded:
+    """The chat's conversation state and who is writing (identity, member, roles with their
+    units, the member's unit and its root) in ONE statement of outer joins: the units land in
+    the session's identity map, so `session.get(Unit, ...)` for them costs no query later in the
+    update. Same answer as `resolve_actor`."""
+    params = {"p": platform, "c": chat_id, "u": user_id, "others": bool(other_admins)}
+    rows = session.execute(_load_statement(), params).all()
     first = rows[0]
     state, identity, member = first[0], first[1], first[2]
     actor = Actor(platform=platform, user_id=user_id, identity=identity)
