@@ -36,6 +36,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            # WAL with synchronous=NORMAL (as Rails and most SQLite deployments run): a commit no
+            # longer waits for the disk (0.7 ms of each update's 4 ms here); a killed process
+            # loses nothing, a power cut may lose the last moment's commits, never the database
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -28,6 +29,9 @@ from bot.texts import Texts
 from bot.typedchoice import match, several
 
 logger = logging.getLogger(__name__)
+
+# INSERT ... ON CONFLICT DO NOTHING, by database
+_UPSERT: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 CANCEL_COMMAND = "huy"
 HELP_COMMAND = "trogiup"
@@ -191,7 +195,21 @@ class Engine:
         return (current or 0) != version
 
     def _claim(self, session: Session, incoming: Incoming) -> bool:
-        session.add(ProcessedUpdate(platform=incoming.platform, update_id=incoming.update_id))
+        """Mark the update as processed; False when it already was (a replay). One INSERT that
+        skips a duplicate rather than failing on it (no exception, no rollback)."""
+        values = {
+            "platform": incoming.platform,
+            "update_id": incoming.update_id,
+            "processed_at": utcnow(),
+        }
+        dialect = self.db.dialect.name
+        if dialect in _UPSERT:
+            table = ProcessedUpdate.__table__
+            stmt = _UPSERT[dialect](table).values(**values).on_conflict_do_nothing()
+            # rowcount is not reliable here (-1 through psycopg); the returned key is
+            claimed = session.connection().execute(stmt.returning(table.c.update_id))
+            return claimed.first() is not None
+        session.add(ProcessedUpdate(**values))
         try:
             session.flush()
         except IntegrityError:
@@ -229,11 +247,10 @@ class Engine:
             except IntegrityError:
                 raise StateConflict() from None
             return new_version
-        result = session.execute(
-            update(ConversationState)
-            .where(
-                col(ConversationState.id) == row.id, col(ConversationState.version) == row.version
-            )
+        table = ConversationState.__table__  # the table, not the ORM: nothing to synchronise
+        result = session.connection().execute(
+            update(table)
+            .where(table.c.id == row.id, table.c.version == row.version)
             .values(
                 flow=state.flow,
                 step=state.step,
@@ -241,7 +258,6 @@ class Engine:
                 version=new_version,
                 updated_at=utcnow(),
             )
-            .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise StateConflict()

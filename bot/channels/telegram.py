@@ -217,8 +217,11 @@ class TelegramChannel:
             return
         response = await self.engine.handle(incoming)
         replies = response.replies
+        answered = None
         if query is not None:
-            await self._answer(query, response.notice)
+            # the callback answer and the edit travel side by side: the member waits for one
+            # round trip, not two
+            answered = asyncio.ensure_future(self._answer(query, response.notice))
             message = query.message if isinstance(query.message, Message) else None
             first = replies[0] if replies else None
             if message is not None and isinstance(first, Choices) and first.edit:
@@ -228,6 +231,9 @@ class TelegramChannel:
                 await self._mark_selected(message, response.selected)
         if not response.duplicate:
             await self.send(incoming.chat_id, dataclasses.replace(response, replies=replies))
+        if answered is not None:
+            await answered
+        if not response.duplicate:
             await self.switchboard.deliver(response.notifications)
 
     async def dispatch(self, incoming: Incoming) -> None:
