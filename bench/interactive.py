@@ -335,7 +335,10 @@ def run_all(args: argparse.Namespace) -> Results:
         echo.stop()
         results.memory["echo"] = (echo.started_rss, echo.maxrss_mb)
         api.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    if args.keep_logs:
+        print(f"(the bots' logs are kept in {workdir})", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
@@ -381,6 +384,9 @@ def parse() -> argparse.Namespace:
         metavar="DIR",
         help="run the bots under py-spy (pip install py-spy), write DIR/<bot>.txt and "
         "summarize them (the figures are then lower)",
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the bots' logs (their folder is printed)"
     )
     parser.add_argument("--summarize", metavar="FILE", nargs="+", help=argparse.SUPPRESS)
     # the echo bot subprocess

@@ -60,6 +60,7 @@ TEXT_LIMIT = 4096
 CAPABILITIES = Capabilities(text_limit=TEXT_LIMIT, buttons=True, uploads=True)
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # larger photos are not fetched (Telegram's own are ~0.3 MB)
 CONNECTIONS = 32
+UPDATES_AT_ONCE = 24
 MENU_COMMANDS = ("start", "hoc", "thi", "dangky", "guongtot", "toi", "trogiup", "huy")
 
 
@@ -71,7 +72,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .token(settings.telegram_bot_token)
         .base_url(f"{root}/bot{{token}}")
         .base_file_url(f"{root}/file/bot{{token}}")
-        .concurrent_updates(True)
+        .concurrent_updates(UPDATES_AT_ONCE)
         # one host: a few kept-alive connections are enough, and httpcore scans every pooled
         # connection on each request (PTB's default pool is 256)
         .connection_pool_size(CONNECTIONS)
@@ -217,11 +218,8 @@ class TelegramChannel:
             return
         response = await self.engine.handle(incoming)
         replies = response.replies
-        answered = None
         if query is not None:
-            # the callback answer and the edit travel side by side: the member waits for one
-            # round trip, not two
-            answered = asyncio.ensure_future(self._answer(query, response.notice))
+            await self._answer(query, response.notice)
             message = query.message if isinstance(query.message, Message) else None
             first = replies[0] if replies else None
             if message is not None and isinstance(first, Choices) and first.edit:
@@ -231,9 +229,6 @@ class TelegramChannel:
                 await self._mark_selected(message, response.selected)
         if not response.duplicate:
             await self.send(incoming.chat_id, dataclasses.replace(response, replies=replies))
-        if answered is not None:
-            await answered
-        if not response.duplicate:
             await self.switchboard.deliver(response.notifications)
 
     async def dispatch(self, incoming: Incoming) -> None:
