@@ -172,7 +172,7 @@ def test_members_check_in_once_each_until_it_closes(capp, officer, clock) -> Non
     newcomer.press("Viên chức")  # the unit came with the code: a grassroots union
     newcomer.press("Không")
     newcomer.press("Tôi đồng ý")
-    assert "Đăng ký thành công" in newcomer.last_text()
+    assert "Khai báo thông tin thành công" in newcomer.last_text()
     assert "Đã điểm danh hội nghị" in newcomer.last_text()
 
     clock.now = NOW + timedelta(hours=2, minutes=1)

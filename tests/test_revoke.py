@@ -148,7 +148,7 @@ def test_roles_revoke_and_list_from_the_command_line(app, cli_env) -> None:  # t
     me.say("/thongke")
     assert "chỉ dành cho cán bộ công đoàn" in me.last_text()
     code, out = roles("revoke", "--platform", "telegram", "--user", "777")
-    assert code == 2 and "chưa đăng ký" in out
+    assert code == 2 and "chưa khai báo thông tin" in out
     with Session(app.db) as s:
         audit = s.exec(select(AuditLog).where(AuditLog.action == "revoke")).all()
     assert len(audit) == 3 and {a.actor for a in audit} == {"cli"}
@@ -160,7 +160,7 @@ def test_roles_revoke_and_list_from_the_command_line(app, cli_env) -> None:  # t
         (["revoke", "--platform", "viber", "--user", "1"], "--platform phải là telegram hoặc zalo"),
         (["revoke", "--platform", "telegram"], "thiếu --user"),
         (["revoke", "--platform", "telegram", "--user", "1", "--role", "boss"], "--role phải là"),
-        (["revoke", "--platform", "telegram", "--user", "1"], "chưa đăng ký với bot"),
+        (["revoke", "--platform", "telegram", "--user", "1"], "chưa khai báo thông tin"),
         (["list", "--unit", "KHONG-CO"], "không có đơn vị mã KHONG-CO"),
     ],
 )

@@ -80,7 +80,7 @@ def test_cli_grant(app, chat, monkeypatch):
         nobody = runner.invoke(
             cli, ["roles", "grant", "--platform", "telegram", "--user", "1", "--role", "admin"]
         )
-        assert nobody.exit_code == 2 and "chưa đăng ký" in nobody.output
+        assert nobody.exit_code == 2 and "chưa khai báo thông tin" in nobody.output
         ok = runner.invoke(
             cli,
             [

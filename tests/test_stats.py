@@ -479,7 +479,7 @@ def test_drill_down_and_back_up(world) -> None:  # type: ignore[no-untyped-def]
     officer.press("huyện B")
     assert "Thống kê năm 2026: LĐLĐ huyện B" in officer.last_text()
     assert "1. CĐCS Công ty B1" in officer.last_text()
-    assert "🏚 1 đơn vị trực thuộc chưa có đoàn viên đăng ký với bot." in officer.last_text()
+    assert "🏚 1 đơn vị trực thuộc chưa có đoàn viên tham gia trên Trợ lý." in officer.last_text()
 
 
 def test_a_unit_can_be_opened_by_its_code_within_scope_only(world) -> None:  # type: ignore[no-untyped-def]
@@ -601,7 +601,7 @@ def test_no_campaign_and_no_members_are_said_plainly(world) -> None:  # type: ig
     empty = MemoryChat(app.engine, "m10")
     empty.say("/thongke")
     text = empty.last_text()
-    assert "Chưa có đoàn viên nào đăng ký với bot trong CĐCS UBND xã B2" in text
+    assert "Chưa có đoàn viên nào tham gia trên Trợ lý trong CĐCS UBND xã B2" in text
     assert "Đã nộp" not in text
     assert labels(empty) == [REAL_BUTTON]  # nothing to open or chart; the real count can be typed
 
@@ -621,7 +621,7 @@ def test_chart_is_a_png_of_the_units_in_scope(world) -> None:  # type: ignore[no
     assert image.format == "PNG" and png.filename.endswith(".png")
     width, height = image.size
     assert 800 <= width <= 2000 and 300 <= height <= 3000
-    assert image.info["Title"] == "Tỉ lệ đoàn viên đã nộp bản đăng ký – LĐLĐ tỉnh Thử"
+    assert image.info["Title"] == "Tỷ lệ đoàn viên đã nộp bản đăng ký – LĐLĐ tỉnh Thử"
     assert chart_units(png) == ["LĐLĐ huyện B", "LĐLĐ huyện A"]  # the lowest on top
     assert (
         "Hạn nộp: hết ngày 09/04/2026" in png.caption and "số liệu ngày 02/03/2026" in png.caption
@@ -683,7 +683,7 @@ def test_a_root_with_many_units_pages_and_fits_telegram(settings, clock, content
         "Đã tham gia trên Trợ lý: 240 đoàn viên" in text
         and "Đã nộp bản đăng ký: 120/240 (50%)" in text
     )
-    assert "(tỉ lệ nộp thấp xếp trước) – trang 1/15" in text
+    assert "(tỷ lệ nộp thấp xếp trước) – trang 1/15" in text
     assert "… còn 112 đơn vị nữa ở các trang sau." in text
     assert "1. CĐCS số 000\n📝 nộp 0/1 (0%)" in text
     assert len(labels(admin)) == 8 + 3

@@ -94,7 +94,7 @@ async def register(api: FakeTelegramAPI, user: int, name: str) -> None:
     await answer(api, user, "nhóm đối tượng", name)
     await answer(api, user, "đảng viên", ("press", "Viên chức"))
     await answer(api, user, "Đồng ý xử lý", ("press", "Không"))
-    await answer(api, user, "Đăng ký thành công", ("press", "Tôi đồng ý"))
+    await answer(api, user, "Khai báo thông tin thành công", ("press", "Tôi đồng ý"))
 
 
 async def test_the_new_years_topic_and_questions_over_telegram(running: Running) -> None:
