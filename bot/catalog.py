@@ -21,7 +21,7 @@ from bot.campaign import (
 )
 from bot.contentmodel import SLUG, ContentReader, Slug, StrictModel, loc_path
 from bot.suggestions import PledgeBook, RatingLevel, RatingRule, Suggestion
-from bot.textutil import nfc
+from bot.textutil import QUOTE_MATCHING, nfc
 from bot.topics import KeyDate, Question, QuizBank, Section, SourceRef, Topic, asks_all
 from bot.typos import Typo
 from bot.yamlfile import Loc, Problem, YamlDoc
@@ -232,7 +232,8 @@ class _Loader(ContentReader):
             return
         if source.quote is not None and _squash(source.quote) not in seed:
             message = f"trích dẫn không có nguyên văn trong “{source.file}”"
-            self.add(doc, (*loc, "quote"), message + _mismatch_hint(_squash(source.quote), seed))
+            hint = _mismatch_hint(_squash(source.quote), seed)
+            self.add(doc, (*loc, "quote"), f"{message}{hint} ({QUOTE_MATCHING})")
 
     # known typos of the sources: a quote keeps them, nothing else repeats them
 

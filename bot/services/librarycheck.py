@@ -19,6 +19,7 @@ from bot.models import Plan, Unit
 from bot.models_library import LibraryQuestion, LibraryTopic
 from bot.services import library, xlsxquestions
 from bot.services.docimport import normalized
+from bot.textutil import QUOTE_MATCHING
 
 
 @dataclass
@@ -71,7 +72,7 @@ def check(session: Session, base: Catalog, content_root: Path, *, now: datetime)
         if quote and quote not in texts[qrow.topic_id]:
             out.problems.append(
                 f"{where}: trích dẫn không có nguyên văn trong tài liệu của chuyên đề "
-                "(đã bỏ qua khác biệt về xuống dòng và khoảng trắng)"
+                f"({QUOTE_MATCHING})"
             )
     merged = library.catalog(session, base, now=now)
     provinces = _provinces(session)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot.contentmodel import explain_error
 from bot.services.docimport import normalized
-from bot.textutil import fold, nfc
+from bot.textutil import QUOTE_MATCHING, fold, nfc
 from bot.topics import Question
 from bot.typos import Typo, find
 
@@ -262,7 +262,8 @@ def read(
                     number,
                     "Trích dẫn",
                     "không tìm thấy nguyên văn trong tài liệu của chuyên đề"
-                    + _where_it_differs(normalized(quote), doc),
+                    + _where_it_differs(normalized(quote), doc)
+                    + f" ({QUOTE_MATCHING})",
                 )
             )
         out.questions.append((number, question))
