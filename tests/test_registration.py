@@ -155,7 +155,7 @@ def test_walk_the_tree_with_buttons_and_back(chat):
     me = chat()
     me.say("/start")
     me.say("Phạm Thị Hoa")
-    me.press("LĐLĐ huyện An Phú")
+    me.press("Công đoàn các Khu công nghiệp tỉnh")
     labels = [o.label for o in me.last_choices().options]
     assert any("Công ty TNHH May" in label for label in labels)
     me.press("Quay lại")

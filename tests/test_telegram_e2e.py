@@ -134,9 +134,9 @@ async def test_register_by_pressing_buttons_over_polling(polling: Running, caplo
     assert "Chào mừng" in sent[0].text
     sent = await _say(api, "trần thị bích")
     assert sent[-1].reply_markup is not None  # the unit tree as inline buttons
-    await _press(api, "LĐLĐ huyện An Phú")
+    await _press(api, "Công đoàn Viên chức tỉnh")
     edit = await api.await_for_call("editMessageText")
-    assert "➜ LĐLĐ huyện An Phú" in edit.params["text"]  # the choice is marked, buttons gone
+    assert "➜ Công đoàn Viên chức tỉnh" in edit.params["text"]  # the choice is marked, buttons gone
     await _press(api, "Trung tâm Y tế")
     await _press(api, "Viên chức")
     await _press(api, "Có")
