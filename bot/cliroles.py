@@ -19,7 +19,8 @@ def roles_grant(
     role: Annotated[str, typer.Option(help="officer hoặc admin")],
     unit: Annotated[str, typer.Option(help="Mã đơn vị phụ trách (bắt buộc với officer)")] = "",
 ) -> None:
-    """Cấp quyền cán bộ công đoàn (officer) hoặc quản trị viên (admin) cho người đã đăng ký."""
+    """Cấp quyền cán bộ công đoàn (officer) hoặc quản trị viên (admin) cho người đã khai báo
+    thông tin (/start)."""
     from bot.db import make_engine, session_scope, upgrade
     from bot.models import Member, RoleName
     from bot.services import units
