@@ -104,8 +104,8 @@ async def test_the_new_years_topic_and_questions_over_telegram(running: Running)
     await answer(api, ADMIN, "Gửi tài liệu học tập", ("press", "Thêm chuyên đề"))
     # a wrong file first, then the document
     await answer(api, ADMIN, "không phải DOCX", ("file", "ghi-chu.txt", b"ghi chu"))
-    outline = await answer(
-        api, ADMIN, "4 mục", ("file", "Chuyen de 2027.docx", docsamples.topic_docx())
+    outline = await answer(  # the outline, not the line before it ("chia thành 4 mục")
+        api, ADMIN, "4 mục:", ("file", "Chuyen de 2027.docx", docsamples.topic_docx())
     )
     assert "Bản nháp: Chuyên đề năm 2027" in outline and "II.2. Đoàn viên" in outline
     await answer(api, ADMIN, "Gõ tên ngắn", ("press", "Đổi tên ngắn"))
