@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from bot import typos
 from bot.contentmodel import ContentReader, Int, Name, Slug, StrictModel, loc_path, text_field
 from bot.textutil import escape
 from bot.yamlfile import Loc, Problem, YamlDoc
@@ -275,6 +276,7 @@ class _Loader(ContentReader):
     content_dir: Path
     problems: list[Problem] = field(default_factory=list)
     sources: dict[Path, list[str]] = field(default_factory=dict)
+    known_typos: list[typos.Typo] = field(default_factory=list)  # none may be in a post
 
     def line_at(self, doc: YamlDoc, loc: Loc, text: str, index: int) -> int:
         """The source line of text[index], text being the value at loc (block scalars included)."""
@@ -386,6 +388,9 @@ class _Loader(ContentReader):
             )
         if defects:
             return
+        for found in typos.find(raw, self.known_typos):
+            line = self.line_at(doc, (key,), raw, found.start)
+            self.problems.append(Problem(doc.path, line, f"{key}: {found.message()}"))
         length = _longest(raw.strip())
         if length > MAX_POST:
             message = (
@@ -416,7 +421,7 @@ class _Loader(ContentReader):
 def load_calendar(content_dir: Path) -> tuple[Calendar, list[Problem]]:
     """Load calendar.yaml and every post in posts/; every defect is returned as a Problem, never
     raised. Without calendar.yaml: an empty calendar. Events with a defect are left out."""
-    loader = _Loader(content_dir)
+    loader = _Loader(content_dir, known_typos=typos.known(content_dir))  # checked in bot/catalog
     posts: dict[str, Post] = {}
     broken: set[str] = set()
     for path in sorted((content_dir / POSTS_DIR).glob("*.yaml")):

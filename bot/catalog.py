@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from bot import pledgebook
+from bot import pledgebook, typos
 from bot.campaign import (
     Campaign,
     CampaignsFile,
@@ -21,8 +21,9 @@ from bot.campaign import (
 )
 from bot.contentmodel import SLUG, ContentReader, Slug, StrictModel, loc_path
 from bot.suggestions import PledgeBook, RatingLevel, RatingRule, Suggestion
-from bot.textutil import nfc
+from bot.textutil import QUOTE_MATCHING, nfc
 from bot.topics import KeyDate, Question, QuizBank, Section, SourceRef, Topic, asks_all
+from bot.typos import Typo
 from bot.yamlfile import Loc, Problem, YamlDoc
 
 __all__ = [
@@ -128,6 +129,7 @@ class _Loader(ContentReader):
     bank_origin: dict[str, _Origin] = field(default_factory=dict)
     bank_size: dict[str, int] = field(default_factory=dict)
     broken_banks: set[str] = field(default_factory=set)
+    known_typos: list[Typo] = field(default_factory=list)
 
     def dup(self, what: str, origin: _Origin) -> str:
         return f"{what} trùng với {origin.where(self.content_dir)}"
@@ -158,6 +160,8 @@ class _Loader(ContentReader):
         self.check_sections(doc, topic)
         for i, key_date in enumerate(topic.key_dates):
             self.check_source(doc, ("key_dates", i, "source"), key_date.source)
+            self.check_typos(doc, ("key_dates", i, "what"), key_date.what)
+        self.check_typos(doc, ("title",), topic.title)
         self.catalog.topics[topic.id] = topic
 
     def check_seed(self, doc: YamlDoc, seed: str) -> None:
@@ -175,6 +179,8 @@ class _Loader(ContentReader):
             else:
                 first_line[section.id] = doc.line(loc)
             self.check_source(doc, ("sections", i, "source"), section.source)
+            self.check_typos(doc, ("sections", i, "title"), section.title)
+            self.check_typos(doc, ("sections", i, "body"), section.body)
 
     # quiz banks
 
@@ -206,6 +212,10 @@ class _Loader(ContentReader):
             return False
         self.question_origin[question.id] = _Origin(doc.path, doc.line(loc))
         self.check_source(doc, ("questions", i, "source"), question.source)
+        self.check_typos(doc, ("questions", i, "text"), question.text)
+        for j, option in enumerate(question.options):
+            self.check_typos(doc, ("questions", i, "options", j), option)
+        self.check_typos(doc, ("questions", i, "explanation"), question.explanation)
         return True
 
     # sources
@@ -222,7 +232,29 @@ class _Loader(ContentReader):
             return
         if source.quote is not None and _squash(source.quote) not in seed:
             message = f"trích dẫn không có nguyên văn trong “{source.file}”"
-            self.add(doc, (*loc, "quote"), message + _mismatch_hint(_squash(source.quote), seed))
+            hint = _mismatch_hint(_squash(source.quote), seed)
+            self.add(doc, (*loc, "quote"), f"{message}{hint} ({QUOTE_MATCHING})")
+
+    # known typos of the sources: a quote keeps them, nothing else repeats them
+
+    def load_typos(self, path: Path) -> None:
+        doc = self.read(path) if path.is_file() else None
+        shell = self.validate(doc, typos.TyposFile, doc.data or {}, ()) if doc else None
+        if doc is None or shell is None:
+            return
+        for i, typo in enumerate(shell.typos):
+            seed = self.seeds.text(typo.source)
+            if seed is None:
+                message = f"không tìm thấy tệp văn bản gốc “{typo.source}” trong {self.where}"
+                self.add(doc, ("typos", i, "source"), message)
+            elif not typos.find(seed, [typo]):
+                message = f"“{typo.wrong}” không có trong “{typo.source}”: lỗi này đã được sửa?"
+                self.add(doc, ("typos", i, "wrong"), message)
+        self.known_typos = shell.typos
+
+    def check_typos(self, doc: YamlDoc, loc: Loc, text: str) -> None:
+        for found in typos.find(text, self.known_typos):
+            self.add(doc, loc, f"{loc_path(loc)}: {found.message()}")
 
     # campaigns
 
@@ -302,6 +334,7 @@ class _Loader(ContentReader):
             if topic not in self.declared_topics:
                 self.add(doc, (*loc, "topics", j), f"chủ đề “{topic}” không có tệp trong topics/")
         self.check_source(doc, (*loc, "source"), suggestion.source)
+        self.check_typos(doc, (*loc, "text"), suggestion.text)
         return len(self.problems) == before
 
     def accept_rating(self, doc: YamlDoc, rating: RatingRule) -> bool:
@@ -332,6 +365,7 @@ def load_catalog(content_dir: Path, seeds_dir: Path | None = None) -> tuple[Cata
     never raised. campaigns.yaml and pledges.yaml are optional: without them, no campaigns, and no
     suggestions with the default rating rule."""
     loader = _Loader(content_dir, _Seeds(seeds_dir or content_dir / "seeds"))
+    loader.load_typos(content_dir / typos.FILE)
     topic_docs = {p: loader.read(p) for p in sorted((content_dir / "topics").glob("*.yaml"))}
     loader.declare_topics(topic_docs)
     for doc in topic_docs.values():

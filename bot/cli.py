@@ -44,7 +44,8 @@ def chat(
         ),
     ] = "",
 ) -> None:
-    """Trò chuyện với bot ngay trong cửa sổ lệnh (không cần token); bạn là quản trị viên."""
+    """Trò chuyện với Trợ lý ngay trong cửa sổ lệnh (không cần token); mặc định bạn là quản trị
+    viên, còn --user TÊN đóng vai một đoàn viên khác trên cùng cơ sở dữ liệu."""
     from bot.app import ensure_demo_plan, load_demo_units
     from bot.channels.console import PLATFORM, USER_ID, ConsoleChannel
 

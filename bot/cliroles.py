@@ -19,7 +19,8 @@ def roles_grant(
     role: Annotated[str, typer.Option(help="officer hoặc admin")],
     unit: Annotated[str, typer.Option(help="Mã đơn vị phụ trách (bắt buộc với officer)")] = "",
 ) -> None:
-    """Cấp quyền cán bộ công đoàn (officer) hoặc quản trị viên (admin) cho người đã đăng ký."""
+    """Cấp quyền cán bộ công đoàn (officer) hoặc quản trị viên (admin) cho người đã khai báo
+    thông tin (/start)."""
     from bot.db import make_engine, session_scope, upgrade
     from bot.models import Member, RoleName
     from bot.services import units
@@ -40,7 +41,7 @@ def roles_grant(
             session.get(Member, identity.member_id) if identity and identity.member_id else None
         )
         if member is None or member.deleted_at is not None:
-            raise fail(f"người dùng {platform}:{user} chưa đăng ký với bot (/start)")
+            raise fail(f"người dùng {platform}:{user} chưa khai báo thông tin (/start)")
         scope = units.by_code(session, unit) if unit else None
         if unit and scope is None:
             raise fail(f"không có đơn vị mã {unit}")
@@ -59,7 +60,7 @@ def _member_of(session, platform: str, user: str):  # type: ignore[no-untyped-de
     identity = identity_for(session, platform=platform, user_id=user.strip())
     member = session.get(Member, identity.member_id) if identity and identity.member_id else None
     if member is None or member.deleted_at is not None:
-        raise fail(f"người dùng {platform}:{user} chưa đăng ký với bot (/start)")
+        raise fail(f"người dùng {platform}:{user} chưa khai báo thông tin (/start)")
     return member
 
 

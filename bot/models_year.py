@@ -16,7 +16,7 @@ from bot.models import utc_field
 class ConferenceForm(StrEnum):
     """The three kinds of study conference in Phụ lục 1 of the report guide."""
 
-    UPPER_OFFICERS = "upper_officers"  # cán bộ công đoàn chủ chốt cấp huyện (cấp trên cơ sở)
+    UPPER_OFFICERS = "upper_officers"  # cấp trên trực tiếp cơ sở (the 2022 guide: cấp huyện)
     BASE_OFFICERS = "base_officers"  # cán bộ công đoàn chủ chốt cấp cơ sở
     MEMBERS = "members"  # đoàn viên, CNVCLĐ
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import html
 import unicodedata
 
+# How a quote is compared with its document (bot.catalog, the sheet and library checks), said
+# in every message about a quote that does not match
+QUOTE_MATCHING = "so khớp sau khi gộp khoảng trắng, xuống dòng"
+
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)

@@ -32,7 +32,7 @@ def register(
     chat.press(group)
     chat.press(party)
     chat.press("Tôi đồng ý")
-    assert "Đăng ký thành công" in chat.last_text(), chat.last_text()
+    assert "Khai báo thông tin thành công" in chat.last_text(), chat.last_text()
 
 
 def add_member(

@@ -93,7 +93,7 @@ def year(yapp, clock) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     newcomer.press("Tôi đồng ý")
     assert "Đã điểm danh" in newcomer.last_text()
     outsider = chat("931")
-    add_member(yapp, "Ở Huyện Khác", "CDCS-UBND-AP", "931", party=True)
+    add_member(yapp, "Ở Đơn Vị Khác", "CDCS-UBND-AP", "931", party=True)
     outsider.say(code)  # another subtree's member: not counted
 
     # the conference typed in
@@ -193,7 +193,7 @@ def test_every_annex_row_holds_the_year_and_the_totals_add_up(yapp, year) -> Non
     annex1 = wb["Phụ lục 1"]
     rows = {r[0]: r[1:] for r in block_values(annex1, 6)[:5]}  # rows 6-10, the notes below
     assert rows == {
-        "Hội nghị cán bộ công đoàn chủ chốt cấp huyện": [0, 0, 0, 0],
+        "Hội nghị cán bộ công đoàn chủ chốt cấp trên trực tiếp cơ sở": [0, 0, 0, 0],
         "Hội nghị cán bộ Công đoàn chủ chốt cấp cơ sở": [1, 9, 2, pytest.approx(2 / 3)],
         "Hội nghị dành cho đoàn viên, CNVCLĐ": [1, 12, 3, 1.0],  # 3 of the 3 party members
         "Học tập chuyên đề qua Trợ lý Công đoàn (chatbot)": [None, 0, 0, 0],
@@ -242,7 +242,7 @@ def test_every_annex_row_holds_the_year_and_the_totals_add_up(yapp, year) -> Non
 
     annex1_docx = table("Hình thức học tập")
     assert annex1_docx[2:] == [
-        ["Hội nghị cán bộ công đoàn chủ chốt cấp huyện", "0", "0", "0", "0,0%"],
+        ["Hội nghị cán bộ công đoàn chủ chốt cấp trên trực tiếp cơ sở", "0", "0", "0", "0,0%"],
         ["Hội nghị cán bộ Công đoàn chủ chốt cấp cơ sở", "1", "9", "2", "66,7%"],
         ["Hội nghị dành cho đoàn viên, CNVCLĐ", "1", "12", "3", "100,0%"],
         ["Học tập chuyên đề qua Trợ lý Công đoàn (chatbot)", "", "0", "0", "0,0%"],
@@ -309,8 +309,8 @@ def test_the_report_reads_as_a_document_to_send_up(yapp, year) -> None:  # type:
 
 
 def test_another_subtree_report_holds_none_of_it(yapp, year) -> None:  # type: ignore[no-untyped-def]
-    add_member(yapp, "Cán Bộ Huyện", "LDLD-HUYEN-A", "951", group="can_bo_cong_doan")
-    make_officer(yapp, "951", "LDLD-HUYEN-A")
+    add_member(yapp, "Cán Bộ Khu Công Nghiệp", "CD-KCN", "951", group="can_bo_cong_doan")
+    make_officer(yapp, "951", "CD-KCN")
     other = year["chat"]("951")
     other.say("/baocao")
     xlsx, outline = documents(other)

@@ -140,8 +140,8 @@ def test_a_task_chosen_above_reaches_the_units_below(bapp) -> None:  # type: ign
 
 def test_another_subtree_officer_never_records_sees_or_changes_it(bapp, officer) -> None:  # type: ignore[no-untyped-def]
     fill(officer)
-    add_member(bapp, "Cán Bộ Huyện", "LDLD-HUYEN-A", "731", group="can_bo_cong_doan")
-    make_officer(bapp, "731", "LDLD-HUYEN-A")
+    add_member(bapp, "Cán Bộ Khu Công Nghiệp", "CD-KCN", "731", group="can_bo_cong_doan")
+    make_officer(bapp, "731", "CD-KCN")
     other = MemoryChat(bapp.engine, "731")
     other.say("/dotpha")
     other.say("Mầm non")  # found by name, but outside their subtree

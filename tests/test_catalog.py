@@ -233,6 +233,24 @@ def test_quote_mismatch_names_where_it_leaves_the_seed(tmp_path: Path) -> None:
     assert "lệch từ “hứa*”" in problems[0].message
 
 
+def test_a_quote_differing_from_its_seed_only_by_line_breaks_matches(tmp_path: Path) -> None:
+    """Issue 16, item 13: a quote copied across a line break of the document (or with one where
+    the document has a space) is the same quote; a different word is not, and the message says
+    where it leaves the seed and how quotes are compared."""
+    broken = '      quote: "đăng ký\\n  làm  theo *Dám nghĩ;\\r\\n dám nói; dám\\tlàm*"\n'
+    bank = BANK.replace('      quote: "đăng ký làm theo *Dám nghĩ; dám nói; dám làm*"\n', broken)
+    assert bank != BANK
+    build(tmp_path, {"quizzes/chu-de.yaml": bank})
+    assert where(load_catalog(tmp_path)[1]) == []
+
+    build(tmp_path, {"quizzes/chu-de.yaml": bank.replace("dám nói", "dám viết")})
+    [(name, line, message)] = where(load_catalog(tmp_path)[1])
+    assert (name, line) == ("chu-de.yaml", 17)
+    assert "trích dẫn không có nguyên văn trong “seed.txt”" in message
+    assert "khớp đến “…ng ký làm theo *Dám nghĩ; dám ”, lệch từ “viết; dám làm*”" in message
+    assert message.endswith("(so khớp sau khi gộp khoảng trắng, xuống dòng)")
+
+
 def test_duplicate_question_id_across_banks(tmp_path: Path) -> None:
     other_topic = TOPIC.replace("id: chu-de", "id: khac")
     other_bank = BANK.replace("topic: chu-de", "topic: khac").replace("cd-002", "kh-002")

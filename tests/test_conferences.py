@@ -150,7 +150,7 @@ def test_members_check_in_once_each_until_it_closes(capp, officer, clock) -> Non
     plain = MemoryChat(capp.engine, "612")
     add_member(capp, "Quần Chúng Hai", "CDCS-MN-HM", "612")
     far = MemoryChat(capp.engine, "613")
-    add_member(capp, "Ở Huyện Khác", "CDCS-UBND-AP", "613", party=True)
+    add_member(capp, "Ở Đơn Vị Khác", "CDCS-UBND-AP", "613", party=True)
 
     party.say(f"/start {code}")  # what a Telegram link sends
     assert "Đã điểm danh hội nghị ngày 15/03/2026" in party.last_text()
@@ -172,7 +172,7 @@ def test_members_check_in_once_each_until_it_closes(capp, officer, clock) -> Non
     newcomer.press("Viên chức")  # the unit came with the code: a grassroots union
     newcomer.press("Không")
     newcomer.press("Tôi đồng ý")
-    assert "Đăng ký thành công" in newcomer.last_text()
+    assert "Khai báo thông tin thành công" in newcomer.last_text()
     assert "Đã điểm danh hội nghị" in newcomer.last_text()
 
     clock.now = NOW + timedelta(hours=2, minutes=1)
@@ -225,8 +225,8 @@ def test_closing_and_the_invitation_again(capp, officer) -> None:  # type: ignor
 
 def test_an_officer_never_sees_or_closes_another_subtree(capp, officer) -> None:  # type: ignore[no-untyped-def]
     code = record_checkin(officer)
-    add_member(capp, "Cán Bộ Huyện", "LDLD-HUYEN-A", OTHER_OFFICER, group="can_bo_cong_doan")
-    make_officer(capp, OTHER_OFFICER, "LDLD-HUYEN-A")
+    add_member(capp, "Cán Bộ Khu Công Nghiệp", "CD-KCN", OTHER_OFFICER, group="can_bo_cong_doan")
+    make_officer(capp, OTHER_OFFICER, "CD-KCN")
     other = MemoryChat(capp.engine, OTHER_OFFICER)
     other.say("/hoinghi")
     assert "Hội nghị do đơn vị nào tổ chức" in other.last_text()  # no list: nothing of theirs

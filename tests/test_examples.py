@@ -187,8 +187,8 @@ def test_nobody_reviews_their_own_and_another_subtree_never_sees_them(eapp, offi
     )
     officer.say("/duyet")
     assert "Không có bản đăng ký" in officer.last_text()  # their own is not theirs to judge
-    add_member(eapp, "Cán Bộ Huyện", "LDLD-HUYEN-A", "831", group="can_bo_cong_doan")
-    make_officer(eapp, "831", "LDLD-HUYEN-A")
+    add_member(eapp, "Cán Bộ Khu Công Nghiệp", "CD-KCN", "831", group="can_bo_cong_doan")
+    make_officer(eapp, "831", "CD-KCN")
     other = chats("831")
     other.say("/duyet")
     assert "Chính Tôi" not in other.last_text()
@@ -250,13 +250,13 @@ def test_good_models_are_recorded_and_removed(eapp, officer, chats) -> None:  # 
     officer.say("Công đoàn giám sát thực đơn, công khai tiền ăn hằng tháng với phụ huynh.")
     officer.say("Không còn phản ánh của phụ huynh về bữa ăn trong năm học.")
     officer.press("Mô hình mới")
-    officer.say("Giấy khen của LĐLĐ huyện")
+    officer.say("Giấy khen của LĐLĐ tỉnh")
     officer.press("Lưu mô hình")
     assert "Phụ lục 5" in officer.last_text()
     with Session(eapp.db) as s:
         models = s.exec(select(GoodModel).order_by(GoodModel.id)).all()  # type: ignore[arg-type]
     assert [(m.replicated, m.recognition) for m in models] == [
-        (True, None), (False, "Giấy khen của LĐLĐ huyện"),
+        (True, None), (False, "Giấy khen của LĐLĐ tỉnh"),
     ]  # fmt: skip
     officer.say("/guongtot")
     officer.press("Mô hình hay")

@@ -28,14 +28,14 @@ def test_typing_ok_or_dong_y_at_the_consent_agrees(app, chat) -> None:  # type: 
         me = chat(f"c-{typed}")
         _to_consent(me)
         me.say(typed)
-        assert "Đăng ký thành công" in me.last_text(), typed
+        assert "Khai báo thông tin thành công" in me.last_text(), typed
 
 
 def test_typing_khong_at_the_consent_is_never_consent(app, chat) -> None:  # type: ignore[no-untyped-def]
     me = chat("c1")
     _to_consent(me)
     me.say("không")
-    assert "chưa thể đăng ký" in me.last_text()
+    assert "chưa thể hoàn tất khai báo thông tin" in me.last_text()
     assert _member(app, "Phạm Thị Hoa") is None
 
 

@@ -220,12 +220,12 @@ def test_who_may_make_plans(kapp, chat) -> None:  # type: ignore[no-untyped-def]
     register(member)
     member.say("/kehoach")
     assert "chỉ dành cho cán bộ công đoàn" in member.last_text()
-    district = MemoryChat(kapp.engine, "m2")
-    register(district, name="Lê Văn Huyện", unit="Trung tâm Y tế")
+    branch = MemoryChat(kapp.engine, "m2")
+    register(branch, name="Lê Văn Hiền", unit="Trung tâm Y tế")
     province = MemoryChat(kapp.engine, "m3")
     register(province, name="Võ Thị Tỉnh", unit="Trung tâm Y tế")
     with Session(kapp.db) as s:
-        for user, code in (("m2", "LDLD-HUYEN-A"), ("m3", "LDLD-DEMO")):
+        for user, code in (("m2", "CD-VIENCHUC"), ("m3", "LDLD-DEMO")):
             ident = s.exec(select(Identity).where(Identity.platform_user_id == user)).one()
             unit = s.exec(select(Unit).where(Unit.code == code)).one()
             s.add(
@@ -234,10 +234,10 @@ def test_who_may_make_plans(kapp, chat) -> None:  # type: ignore[no-untyped-def]
                 )
             )
         s.commit()
-    district.say("/kehoach")
-    assert "cán bộ công đoàn phụ trách cả cây đơn vị" in district.last_text()
-    district.say("/trogiup")
-    assert "/kehoach" not in district.last_text() and "/thongke" in district.last_text()
+    branch.say("/kehoach")
+    assert "cán bộ công đoàn phụ trách cả cây đơn vị" in branch.last_text()
+    branch.say("/trogiup")
+    assert "/kehoach" not in branch.last_text() and "/thongke" in branch.last_text()
     province.say("/trogiup")
     assert "/kehoach" in province.last_text()
     province.say("/kehoach")

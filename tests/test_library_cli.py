@@ -108,7 +108,7 @@ def test_content_check_reads_the_library_and_warns_about_fairness(cli_env, tmp_p
     code, out = run_cli("content", "check")
     assert code == 1
     assert f"thư viện, chuyên đề chuyen-de-2027, câu {broken}: trích dẫn không có nguyên văn" in out
-    assert "đã bỏ qua khác biệt về xuống dòng và khoảng trắng" in out
+    assert "(so khớp sau khi gộp khoảng trắng, xuống dòng)" in out
     assert "Cảnh báo: bộ câu hỏi chuyen-de-2027: Đáp án đúng dài nhất ở 9/10" in out
 
 

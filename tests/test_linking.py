@@ -44,7 +44,7 @@ def test_a_member_links_zalo_to_telegram_and_is_one_member(app, chat) -> None:  
     assert "Trần Thị Bích" in profile
     assert "zalo-abc" in profile and "5001" in profile  # both account ids, to copy
     zl.say("/start")
-    assert "Bạn đã đăng ký rồi" in zl.last_text()
+    assert "Bạn đã khai báo thông tin rồi" in zl.last_text()
 
 
 def test_a_code_works_once_for_ten_minutes_and_only_with_the_code(app, chat) -> None:  # type: ignore[no-untyped-def]
@@ -119,7 +119,7 @@ def test_unlink_in_toi_and_erasure_removes_both_accounts(app, chat) -> None:  # 
     tg.press("Bỏ liên kết tài khoản Zalo")
     assert "Đã bỏ liên kết" in tg.last_text()
     zl.say("/toi")
-    assert "Bạn chưa đăng ký" in zl.last_text()
+    assert "Bạn chưa khai báo thông tin" in zl.last_text()
     tg.say("/lienket")
     zl.say(f"/lienket {_code(tg.last_text())}")
     assert "Đã liên kết" in zl.last_text()
@@ -129,7 +129,7 @@ def test_unlink_in_toi_and_erasure_removes_both_accounts(app, chat) -> None:  # 
     with Session(app.db) as s:
         assert s.exec(select(Identity).where(Identity.member_id.is_not(None))).all() == []  # type: ignore[union-attr]
     tg.say("/toi")
-    assert "Bạn chưa đăng ký" in tg.last_text()
+    assert "Bạn chưa khai báo thông tin" in tg.last_text()
 
 
 def test_a_registered_account_cannot_be_taken_over(app, chat) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +140,7 @@ def test_a_registered_account_cannot_be_taken_over(app, chat) -> None:  # type: 
     other = chat("zalo-other", platform="zalo")
     register(other, name="Lê Văn Cường")
     other.say(f"/lienket {code}")
-    assert "đã đăng ký rồi" in other.last_text()
+    assert "đã khai báo thông tin rồi" in other.last_text()
     with Session(app.db) as s:
         who = s.exec(select(Identity).where(Identity.platform_user_id == "zalo-other")).one()
         cuong = s.exec(select(Member).where(Member.full_name == "Lê Văn Cường")).one()

@@ -490,7 +490,7 @@ async def test_403_blocks_the_row_and_the_identity_and_an_inactive_group(
     assert blocked == {blocker, gone}  # the recipient listing skips them from now on
     assert group.active is False
     (report,) = reports(api)
-    assert "<b>3/6</b>" in report and "chặn bot/rời nhóm: 3" in report
+    assert "<b>3/6</b>" in report and "chặn Trợ lý/rời nhóm: 3" in report
 
 
 async def test_500s_are_retried_with_backoff_then_failed(db, api, bot, time, content) -> None:

@@ -20,8 +20,8 @@ from tests.test_quiz import _answer
 
 UNITS = """code,name,parent_code,members,party_members
 TINH-X,LĐLĐ tỉnh Xanh,,,
-HUYEN-X1,LĐLĐ huyện Đồi Thông,TINH-X,,
-CDCS-SX,CĐCS Nhà máy Sông Xanh,HUYEN-X1,120,10
+KCN-X1,Công đoàn các Khu công nghiệp tỉnh Xanh,TINH-X,,
+CDCS-SX,CĐCS Nhà máy Sông Xanh,KCN-X1,120,10
 """
 YEAR = utcnow().year + 1  # next year: its default deadline (10/4) is always ahead of today
 
@@ -156,7 +156,7 @@ def test_units_import_takes_real_counts(cli_env, tmp_path, settings) -> None:  #
     again.write_text(
         "code;name;parent_code;members;party_members\n"
         "TINH-X;LĐLĐ tỉnh Xanh;;1.234;\n"  # Vietnamese thousands; an empty cell keeps the count
-        "CDCS-SX;CĐCS Nhà máy Sông Xanh;HUYEN-X1;;\n",
+        "CDCS-SX;CĐCS Nhà máy Sông Xanh;KCN-X1;;\n",
         encoding="utf-8",
     )
     code, out = run_cli("units", "import", str(again))
@@ -164,7 +164,7 @@ def test_units_import_takes_real_counts(cli_env, tmp_path, settings) -> None:  #
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "code,name,parent_code,members,party_members\nTINH-X,LĐLĐ tỉnh Xanh,,nhiều,\n"
-        "CDCS-SX,CĐCS Nhà máy Sông Xanh,HUYEN-X1,10,20\n",
+        "CDCS-SX,CĐCS Nhà máy Sông Xanh,KCN-X1,10,20\n",
         encoding="utf-8",
     )
     code, out = run_cli("units", "import", str(bad))

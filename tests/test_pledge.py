@@ -588,7 +588,7 @@ def test_the_whole_story_in_the_terminal(papp, tmp_path) -> None:  # type: ignor
     admin = ConsoleChannel(papp.engine, files_dir=tmp_path, out=admin_out)
     for line in ("/start CDCS-CTY-MAY", "Đinh Văn An", "cong nhan", "khong", "toi dong y"):
         member.handle_line(line)
-    assert "Đăng ký thành công" in member_out.getvalue()
+    assert "Khai báo thông tin thành công" in member_out.getvalue()
     member.handle_line("/dangky")
     member.handle_line("bat dau")
     for _ in range(3):

@@ -39,7 +39,7 @@ def make_sheet(**changes: Any) -> PledgeSheet:
         year=2026,
         full_name="Nguyễn Thị Ngọc Hằng",
         unit_name="Công đoàn cơ sở UBND xã An Phú",
-        parent_unit_name="LĐLĐ huyện A",
+        parent_unit_name="Công đoàn Viên chức tỉnh",
         group_label="Công nhân lao động",
         party_member=True,
         sections=SECTIONS,
@@ -55,7 +55,7 @@ def make_assessment(**changes: Any) -> AssessmentSheet:
         year=2026,
         full_name="Nguyễn Thị Ngọc Hằng",
         unit_name="Công đoàn cơ sở UBND xã An Phú",
-        parent_unit_name="LĐLĐ huyện A",
+        parent_unit_name="Công đoàn Viên chức tỉnh",
         group_label="Công chức",
         party_member=False,
         rows=[
@@ -103,7 +103,7 @@ def test_header_holds_units_and_national_motto() -> None:
     document = open_docx(render_pledge_docx(make_sheet()))
     header = document.tables[0]
     left = cell_lines(header, 0, 0)
-    assert left[:2] == ["LĐLĐ HUYỆN A", "CÔNG ĐOÀN CƠ SỞ UBND XÃ AN PHÚ"]
+    assert left[:2] == ["CÔNG ĐOÀN VIÊN CHỨC TỈNH", "CÔNG ĐOÀN CƠ SỞ UBND XÃ AN PHÚ"]
     unit = header.cell(0, 0).paragraphs[1]
     assert bold_texts(unit) == "CÔNG ĐOÀN CƠ SỞ UBND XÃ AN PHÚ"
     assert not bold_texts(header.cell(0, 0).paragraphs[0])
@@ -131,7 +131,7 @@ def test_body_holds_title_member_sections_and_timeline() -> None:
     title = "BẢN ĐĂNG KÝ HỌC TẬP VÀ LÀM THEO TƯ TƯỞNG, ĐẠO ĐỨC, PHONG CÁCH HỒ CHÍ MINH NĂM 2026"
     assert title in lines
     assert "Họ và tên: Nguyễn Thị Ngọc Hằng" in lines
-    assert "Đơn vị: Công đoàn cơ sở UBND xã An Phú, LĐLĐ huyện A" in lines
+    assert "Đơn vị: Công đoàn cơ sở UBND xã An Phú, Công đoàn Viên chức tỉnh" in lines
     assert "Đối tượng: Công nhân lao động" in lines
     assert "Đảng viên: Có" in lines
     assert "Thời gian thực hiện: Từ tháng 4 đến tháng 12 năm 2026" in lines
@@ -237,7 +237,7 @@ def test_control_characters_are_dropped() -> None:
     sheet = make_sheet(
         full_name="Trần\x01 Văn\x1b Bình",
         unit_name="CĐCS\x07 Trường A",
-        parent_unit_name="LĐLĐ\x02 huyện B",
+        parent_unit_name="Công đoàn\x02 ngành B",
         group_label="Viên chức\x03",
         sections=[("I.\x04 HỌC TẬP", [dirty])],
         timeline="Cả năm\x05",
@@ -250,7 +250,7 @@ def test_control_characters_are_dropped() -> None:
     assert "- Học tập đều đặn" in lines
     assert "Họ và tên: Trần Văn Bình" in lines
     assert "Chức vụ: Giáo viên" in lines
-    assert "Đơn vị: CĐCS Trường A, LĐLĐ huyện B" in lines
+    assert "Đơn vị: CĐCS Trường A, Công đoàn ngành B" in lines
     assert "I. HỌC TẬP" in lines
     assert "Hà Nội, ngày 09 tháng 4 năm 2026" in lines
     assert document.sections[0].footer.paragraphs[0].text == "DK-1"

@@ -109,7 +109,7 @@ def test_export_sends_everything_as_docx_and_json(papp, people) -> None:  # type
     add_quiz_attempt(papp, member.id)
     me.say("/toi")
     me.press("Tải dữ liệu của tôi")
-    assert "toàn bộ những gì bot đang lưu về bạn" in me.last_text()
+    assert "toàn bộ những gì Trợ lý đang lưu về bạn" in me.last_text()
     found = documents(me)
     assert set(found) == {"docx", "json"}
 
@@ -120,7 +120,7 @@ def test_export_sends_everything_as_docx_and_json(papp, people) -> None:  # type
     assert commitment in text
     assert "7/10" in text and "3 phút 05 giây" in text  # the quiz: score and time
     assert "Telegram" not in text and "mã người dùng 1" in text  # the identity
-    assert "2026.1" in text  # the consent version
+    assert "2026.2" in text  # the consent version
 
     data = json.loads(found["json"].data)
     assert data["member"]["full_name"] == "Nguyễn Văn An"
@@ -212,7 +212,7 @@ def test_erase_removes_personal_data_and_keeps_the_counts(papp, people) -> None:
     before = member_pledge(papp, member.id)
 
     erase(me)
-    assert "gõ /start để đăng ký như một đoàn viên mới" in me.last_text()
+    assert "gõ /start để khai báo thông tin như một đoàn viên mới" in me.last_text()
     assert "Giữ lại ẩn danh" in me.last_text()
     erase(quiet)  # never submitted: no longer counted anywhere
 
@@ -267,7 +267,7 @@ def test_register_again_after_erasure_is_a_new_member(papp, people) -> None:  # 
     old = member_named(papp, "Nguyễn Văn An")
     erase(me)
     me.say("/toi")
-    assert "Bạn chưa đăng ký. Gõ /start" in me.last_text()
+    assert "Bạn chưa khai báo thông tin. Gõ /start" in me.last_text()
     register(me, name="Nguyễn Văn An")
     new = member_named(papp, "Nguyễn Văn An")
     assert new.id != old.id and new.consent_at is not None

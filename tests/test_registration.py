@@ -93,7 +93,7 @@ def test_restart_mid_flow_resumes_where_it_was(app, chat, settings):
     again.press("Viên chức")
     again.press("Không")
     again.press("Tôi đồng ý")
-    assert "Đăng ký thành công" in again.last_text()
+    assert "Khai báo thông tin thành công" in again.last_text()
     assert [m.full_name for m in members(restarted)] == ["Lê Văn Tám"]
 
 
@@ -155,7 +155,7 @@ def test_walk_the_tree_with_buttons_and_back(chat):
     me = chat()
     me.say("/start")
     me.say("Phạm Thị Hoa")
-    me.press("LĐLĐ huyện An Phú")
+    me.press("Công đoàn các Khu công nghiệp tỉnh")
     labels = [o.label for o in me.last_choices().options]
     assert any("Công ty TNHH May" in label for label in labels)
     me.press("Quay lại")
@@ -187,7 +187,7 @@ def test_typed_answers_to_choices_work_by_number_or_label(chat):
     me.say("2")
     assert "Bước 5/5" in me.last_text()
     me.say("toi dong y!")  # the label's words: case, diacritics and the ✅ icon optional
-    assert "Đăng ký thành công" in me.texts()[0]
+    assert "Khai báo thông tin thành công" in me.texts()[0]
 
 
 def test_no_consent_no_registration(app, chat):
@@ -197,17 +197,17 @@ def test_no_consent_no_registration(app, chat):
     me.press("Viên chức")
     me.press("Không")
     me.press("Không đồng ý")
-    assert "chưa thể đăng ký" in me.last_text()
+    assert "chưa thể hoàn tất khai báo thông tin" in me.last_text()
     assert members(app) == []
     me.say("/toi")
-    assert "Bạn chưa đăng ký. Gõ /start" in me.last_text()
+    assert "Bạn chưa khai báo thông tin. Gõ /start" in me.last_text()
 
 
 def test_start_again_shows_profile_and_corrects_it(app, chat):
     me = chat()
     register(me)
     me.say("/start")
-    assert "Bạn đã đăng ký rồi" in me.last_text() and "Nguyễn Văn An" in me.last_text()
+    assert "Bạn đã khai báo thông tin rồi" in me.last_text() and "Nguyễn Văn An" in me.last_text()
     me.press("Sửa họ tên")
     me.say("12345")
     assert "chỉ gồm chữ cái" in me.last_text()

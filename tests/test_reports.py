@@ -123,11 +123,11 @@ def _member(
 
 @pytest.fixture
 def tree(rapp) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Two districts of the demo tree with members of every kind; the officer of district A
-    ("LĐLĐ huyện An Phú") is a member registered in the district itself."""
+    """Two branches of the demo tree with members of every kind; the officer of one branch
+    ("Công đoàn Viên chức tỉnh") is a member registered in the branch itself."""
     with Session(rapp.db) as s:
         officer = _member(
-            s, "LDLD-HUYEN-A", "Trần Văn Cán", "can_bo_cong_doan", party=True,
+            s, "CD-VIENCHUC", "Trần Văn Cán", "can_bo_cong_doan", party=True,
             pledge="approved", submitted=ON_TIME, studied=True,
             quizzes=((SEVEN, 9, 10, True),), user=OFFICER,
         )  # fmt: skip
@@ -141,10 +141,10 @@ def tree(rapp) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             pledge="returned", submitted=ON_TIME, studied=True,
         )  # fmt: skip
         _member(
-            s, "CDCS-CTY-MAY", "Ngô Thị Dung", "cong_nhan_lao_dong",
+            s, "CDCS-BV-TINH", "Ngô Thị Dung", "vien_chuc",
             pledge="draft", quizzes=((SEVEN, 5, 10, False),),
         )  # fmt: skip
-        _member(s, "CDCS-CTY-MAY", "Hồ Văn Em", "cong_nhan_lao_dong", party=True, studied=False)
+        _member(s, "CDCS-BV-TINH", "Hồ Văn Em", "vien_chuc", party=True, studied=False)
         _member(
             s, "CDCS-TTYT-AP", None, "vien_chuc", party=True,
             pledge="submitted", submitted=ON_TIME, studied=True, deleted=True,
@@ -155,10 +155,10 @@ def tree(rapp) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             pledge="approved", submitted=ON_TIME, studied=True,
         )  # fmt: skip
         _member(s, "CDCS-MN-HM", "Đỗ Văn Hải", "vien_chuc")
-        district = _unit(s, "LDLD-HUYEN-A")
-        s.add(RoleGrant(member_id=officer.id, role="officer", unit_id=district.id, granted_by="t"))
+        branch = _unit(s, "CD-VIENCHUC")
+        s.add(RoleGrant(member_id=officer.id, role="officer", unit_id=branch.id, granted_by="t"))
         s.commit()
-        return {"district": district.id, "other": _unit(s, "CD-NGANH-GD").id}
+        return {"branch": branch.id, "other": _unit(s, "CD-NGANH-GD").id}
 
 
 def documents(chat: MemoryChat) -> tuple[Document, Document]:
@@ -196,23 +196,23 @@ def docx_text(document: Document) -> str:
     return "\n".join(parts)
 
 
-# --- the officer of one district -----------------------------------------------------------------
+# --- the officer of one branch -------------------------------------------------------------------
 
 
-def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # type: ignore[no-untyped-def]
+def test_officer_gets_both_documents_of_their_branch(rapp, tree) -> None:  # type: ignore[no-untyped-def]
     chat = MemoryChat(rapp.engine, OFFICER)
     chat.say("/baocao")
     text = chat.last_text()
-    assert "Đang lập báo cáo" in text and "LĐLĐ huyện An Phú" in text and "năm 2026" in text
+    assert "Đang lập báo cáo" in text and "Công đoàn Viên chức tỉnh" in text and "năm 2026" in text
     assert "6</b> đoàn viên" not in text and "6 đoàn viên" in text  # plain text of the reply
     xlsx, outline = documents(chat)
-    assert xlsx.filename == "bao-cao-LDLD-HUYEN-A-2026.xlsx"
-    assert outline.filename == "bao-cao-LDLD-HUYEN-A-2026.docx"
+    assert xlsx.filename == "bao-cao-CD-VIENCHUC-2026.xlsx"
+    assert outline.filename == "bao-cao-CD-VIENCHUC-2026.docx"
 
     wb = workbook(xlsx)
     assert wb.sheetnames == ["Tổng hợp", "Đoàn viên", *(f"Phụ lục {n}" for n in range(1, 7))]
     ws = wb["Tổng hợp"]
-    assert "NĂM 2026" in ws["A1"].value and "LĐLĐ huyện An Phú" in ws["A2"].value
+    assert "NĂM 2026" in ws["A1"].value and "Công đoàn Viên chức tỉnh" in ws["A2"].value
     assert "02/05/2026 10:00" in ws["A2"].value
     assert [c.value for c in ws[3]] == [
         "Đơn vị", "Mã đơn vị", "Dòng", "Đoàn viên tham gia trên Trợ lý", "Đảng viên",
@@ -224,27 +224,27 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
     assert ws.freeze_panes == "D4"
     rows = summary_rows(ws)
     assert list(rows) == [  # each unit's own members; a subtotal after a unit's subtree
-        "LĐLĐ huyện An Phú",  # the officer, registered in the district itself
-        "CĐCS Công ty TNHH May Phú Thịnh",  # by name, as Vietnamese sorts: "Công" before "Cơ"
-        "Tổ công đoàn Phân xưởng May 1",
-        "Cộng CĐCS Công ty TNHH May Phú Thịnh",
-        "CĐCS Cơ quan UBND huyện An Phú",
-        "CĐCS Trung tâm Y tế huyện An Phú",
+        "Công đoàn Viên chức tỉnh",  # the officer, registered in the branch itself
+        "CĐCS Bệnh viện Đa khoa tỉnh",  # by name, as Vietnamese sorts
+        "Tổ công đoàn Khoa Nội",
+        "Cộng CĐCS Bệnh viện Đa khoa tỉnh",
+        "CĐCS Cơ quan UBND xã An Phú",
+        "CĐCS Trung tâm Y tế khu vực An Phú",
         "Tổng cộng",
     ]
     assert [r[2] for r in rows.values()] == ["Đơn vị"] * 3 + ["Cộng"] + ["Đơn vị"] * 2 + ["Cộng"]
     # members, party, submitted, rate, on time, late, approved, returned, missing, studied in the
     # bot, checked in, studied either way, rate, quiz takers, passed, average of the best scores
-    assert rows["CĐCS Cơ quan UBND huyện An Phú"][3:] == [
+    assert rows["CĐCS Cơ quan UBND xã An Phú"][3:] == [
         1, 1, 1, 1.0, 0, 1, 0, 0, 0, 1, 0, 1, 1.0, 1, 1, 0.9, None, None,
     ]  # fmt: skip
-    assert rows["CĐCS Trung tâm Y tế huyện An Phú"][3:13] == [2, 1, 2, 1.0, 2, 0, 0, 1, 0, 2]
-    assert rows["CĐCS Công ty TNHH May Phú Thịnh"][3:] == [
+    assert rows["CĐCS Trung tâm Y tế khu vực An Phú"][3:13] == [2, 1, 2, 1.0, 2, 0, 0, 1, 0, 2]
+    assert rows["CĐCS Bệnh viện Đa khoa tỉnh"][3:] == [
         2, 1, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0.5, None, None,
     ]  # fmt: skip
-    assert rows["Cộng CĐCS Công ty TNHH May Phú Thịnh"][3:6] == [2, 1, 0]
+    assert rows["Cộng CĐCS Bệnh viện Đa khoa tỉnh"][3:6] == [2, 1, 0]
     total = rows["Tổng cộng"]
-    assert total[1] == "LDLD-HUYEN-A"
+    assert total[1] == "CD-VIENCHUC"
     assert total[3:16] == [
         6, 4, 4, pytest.approx(4 / 6), 3, 1, 1, 1, 2, 4, 0, 4, pytest.approx(4 / 6),
     ]  # fmt: skip
@@ -257,7 +257,7 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
     assert [ws.cell(r, 1).alignment.indent for r in (4, 5, 6, 7)] == [0, 1, 2, 1]
     assert [ws.row_dimensions[r].outlineLevel for r in range(4, 11)] == [1, 2, 2, 1, 1, 1, 0]
     assert ws.cell(7, 1).font.b and not ws.cell(5, 1).font.b  # subtotals stand out
-    assert rows["Tổ công đoàn Phân xưởng May 1"][3] == 0
+    assert rows["Tổ công đoàn Khoa Nội"][3] == 0
     assert ws.cell(4, 7).number_format == "0.0%"
     for sheet in wb.worksheets:  # printed in landscape, as wide as the page, headers repeated
         assert sheet.page_setup.orientation == "landscape", sheet.title
@@ -280,7 +280,7 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
     )
     assert [r[0] for r in values(ws)[1:]] == [1, 2, 3, 4, 5, 6]
     assert [r[1] for r in values(ws)[1:]] == [  # unit by unit, as in the summary, then by name
-        "Trần Văn Cán",  # registered in the district itself
+        "Trần Văn Cán",  # registered in the branch itself
         "Hồ Văn Em",
         "Ngô Thị Dung",
         "Lê Thị Bình",
@@ -288,7 +288,7 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
         DELETED,
     ]
     assert people["Lê Thị Bình"][2:] == [
-        "CĐCS Cơ quan UBND huyện An Phú", "CDCS-UBND-AP", "Công chức", "Có", "Đã nộp, chờ duyệt",
+        "CĐCS Cơ quan UBND xã An Phú", "CDCS-UBND-AP", "Công chức", "Có", "Đã nộp, chờ duyệt",
         datetime(2026, 4, 12, 16, 15), "Nộp muộn", "Có", 0, None, 0.9,
     ]  # fmt: skip
     assert people["Trần Văn Cán"][4:] == [
@@ -304,7 +304,7 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
     assert people["Ngô Thị Dung"][6:] == ["Đang viết, chưa nộp", None, None, "Không", 0, 0.5, None]
     assert people["Hồ Văn Em"][5:10] == ["Có", "Chưa viết", None, None, "Không"]
     assert people[DELETED][2:10] == [
-        "CĐCS Trung tâm Y tế huyện An Phú", "CDCS-TTYT-AP", "Viên chức", "Có",
+        "CĐCS Trung tâm Y tế khu vực An Phú", "CDCS-TTYT-AP", "Viên chức", "Có",
         "Đã nộp, chờ duyệt", datetime(2026, 3, 20, 8, 30), "Đúng hạn", "Có",
     ]  # fmt: skip
     assert ws["H2"].number_format == "dd/mm/yyyy hh:mm"
@@ -322,13 +322,13 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
     assert [ws["D5"].value, ws["E5"].value] == ["Số lượng", "Tỷ lệ"]
     assert {"D4:E4", "A4:A5", "B4:B5", "C4:C5"} <= {str(r) for r in ws.merged_cells.ranges}
     assert [ws.cell(r, 1).value for r in range(6, 11)] == [
-        "Hội nghị cán bộ công đoàn chủ chốt cấp huyện",
+        "Hội nghị cán bộ công đoàn chủ chốt cấp trên trực tiếp cơ sở",
         "Hội nghị cán bộ Công đoàn chủ chốt cấp cơ sở",
         "Hội nghị dành cho đoàn viên, CNVCLĐ",
         "Học tập chuyên đề qua Trợ lý Công đoàn (chatbot)",
         "Tổng số",
     ]
-    for r in (6, 7, 8):  # no conference recorded in this district
+    for r in (6, 7, 8):  # no conference recorded in this branch
         assert [ws.cell(r, c).value for c in range(2, 6)] == [0, 0, 0, 0]
     assert [ws.cell(9, c).value for c in range(2, 6)] == [None, 4, 3, 0.75]  # 3 of 4 party members
     assert [ws.cell(10, c).value for c in range(2, 6)] == [0, 4, 3, None]  # the total, as numbers
@@ -358,7 +358,8 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
         "từ năm 2025 trở về trước",
     ):
         assert heading in text, heading
-    assert "Phạm vi: LĐLĐ huyện An Phú. Số liệu do Trợ lý Công đoàn tổng hợp lúc 02/05/2026" in text
+    scope = "Phạm vi: Công đoàn Viên chức tỉnh. Số liệu do Trợ lý Công đoàn tổng hợp lúc 02/05/2026"
+    assert scope in text
     assert "4/6 đoàn viên đã học (66,7%), trong đó 4 người học hết trên Trợ lý" in text
     assert "đảng viên học hết trên Trợ lý: 3/4 (75,0%)" in text
     assert "3 đoàn viên dự thi, 2 người đạt (66,7%)" in text
@@ -374,11 +375,11 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
     assert bot_row == ["Học tập chuyên đề qua Trợ lý Công đoàn (chatbot)", "", "4", "3", "75,0%"]
     assert [c.text for c in annex1.rows[6].cells] == ["Tổng số", "0", "4", "3", ""]
     units = next(t for t in opened.tables if t.cell(0, 0).text == "Đơn vị")
-    assert [r.cells[0].text for r in units.rows[1:]] == [  # the district's children only
-        "CĐCS Công ty TNHH May Phú Thịnh",
-        "CĐCS Cơ quan UBND huyện An Phú",
-        "CĐCS Trung tâm Y tế huyện An Phú",
-        "Đoàn viên sinh hoạt trực tiếp tại LĐLĐ huyện An Phú",
+    assert [r.cells[0].text for r in units.rows[1:]] == [  # the branch's children only
+        "CĐCS Bệnh viện Đa khoa tỉnh",
+        "CĐCS Cơ quan UBND xã An Phú",
+        "CĐCS Trung tâm Y tế khu vực An Phú",
+        "Đoàn viên sinh hoạt trực tiếp tại Công đoàn Viên chức tỉnh",
         "Tổng cộng",
     ]
     assert [r.cells[1].text for r in units.rows[1:]] == ["2", "1", "2", "1", "6"]  # adds up
@@ -388,7 +389,7 @@ def test_officer_gets_both_documents_of_their_district(rapp, tree) -> None:  # t
         logged = s.exec(select(AuditLog).where(AuditLog.action == "report_export")).one()
     assert logged.actor == f"memory:{OFFICER}"
     assert logged.detail == {
-        "unit": tree["district"], "campaign": CAMPAIGN, "units": 5, "members": 6,
+        "unit": tree["branch"], "campaign": CAMPAIGN, "units": 5, "members": 6,
     }  # fmt: skip
 
 
@@ -402,10 +403,10 @@ def test_officer_of_two_units_chooses_one(rapp, tree) -> None:  # type: ignore[n
     chat = MemoryChat(rapp.engine, OFFICER)
     chat.say("/baocao")
     labels = [o.label for o in chat.last_choices().options]
-    assert labels == ["LĐLĐ huyện An Phú", "Công đoàn ngành Giáo dục"]
+    assert labels == ["Công đoàn ngành Giáo dục", "Công đoàn Viên chức tỉnh"]
     chat.say("hello <b>there</b> 👋 " + "x" * 5000)  # typing instead of pressing
     assert "Vui lòng chọn một phạm vi" in chat.last_text()
-    first = chat.last_choices().options[0].data  # "LĐLĐ huyện An Phú"
+    first = chat.last_choices().options[1].data  # "Công đoàn Viên chức tỉnh"
     chat.press("Giáo dục")
     xlsx, _ = documents(chat)
     people = member_rows(workbook(xlsx)["Đoàn viên"])
@@ -441,15 +442,18 @@ def test_admin_gets_the_whole_tree(rapp, tree) -> None:  # type: ignore[no-untyp
     people = member_rows(wb["Đoàn viên"])
     assert len(people) == 8 and "Vũ Thị Giang" in people and "Đỗ Văn Hải" in people
     rows = summary_rows(wb["Tổng hợp"])
-    assert list(rows)[:4] == [
-        "CĐCS Trường Mầm non Hoa Mai",  # the root and the branch have no members of their own
+    assert list(rows)[:7] == [  # the branches as Vietnamese sorts: "các" before "ngành"
+        "Tổ công đoàn Phân xưởng May 1",  # the root and the branches have no members of their own
+        "Cộng CĐCS Công ty TNHH May Phú Thịnh",
+        "Cộng Công đoàn các Khu công nghiệp tỉnh",
+        "CĐCS Trường Mầm non Hoa Mai",
         "CĐCS Trường THCS Nguyễn Trãi",
         "CĐCS Trường THPT Lê Thánh Tông",
         "Cộng Công đoàn ngành Giáo dục",
     ]
-    assert len(rows) == 12  # eight units with rows of their own, three subtotals, the total
+    assert len(rows) == 15  # nine units with rows of their own, five subtotals, the total
     assert rows["Tổng cộng"][1:6] == ["LDLD-DEMO", "Cộng", 8, 5, 5]
-    assert wb["Phụ lục 1"].cell(9, 4).value == 4  # party members who studied, both districts
+    assert wb["Phụ lục 1"].cell(9, 4).value == 4  # party members who studied, both branches
     assert "Phạm vi: LĐLĐ tỉnh Mẫu" in docx_text(outline)
     with Session(rapp.db) as s:
         logged = s.exec(select(AuditLog).where(AuditLog.action == "report_export")).one()
@@ -470,7 +474,7 @@ def test_every_tree_at_once(rapp, tree) -> None:  # type: ignore[no-untyped-def]
             tz=rapp.settings.tz,
             now=NOW,
         )
-    assert (report.units, report.members) == (10, 8)
+    assert (report.units, report.members) == (13, 8)
     wb = openpyxl.load_workbook(io.BytesIO(report.xlsx))
     rows = summary_rows(wb["Tổng hợp"])
     assert rows["Cộng LĐLĐ tỉnh Mẫu"][3] == 8 and rows["Tổng cộng"][1:4] == [None, "Cộng", 8]
@@ -482,8 +486,8 @@ def test_admin_picks_a_unit_in_the_tree(rapp, tree) -> None:  # type: ignore[no-
     chat.say("/baocao")
     chat.press("Chọn một đơn vị")
     assert "Chọn đơn vị cần lập báo cáo" in chat.last_text()
-    chat.press("An Phú")
-    chat.press("Chọn: LĐLĐ huyện An Phú")
+    chat.say("vien chuc tinh")
+    chat.press("Chọn: Công đoàn Viên chức tỉnh")
     xlsx, _ = documents(chat)
     assert len(member_rows(workbook(xlsx)["Đoàn viên"])) == 6
 
@@ -507,16 +511,16 @@ def test_an_empty_unit_still_gets_its_documents(rapp, tree) -> None:  # type: ig
 
 
 def test_odd_unit_names_do_not_break_the_documents(rapp, tree) -> None:  # type: ignore[no-untyped-def]
-    odd = "CĐCS <b>May</b> & “Phú Thịnh” 👍\x07\x1b"
+    odd = "CĐCS <b>Bệnh viện</b> & “Đa khoa” 👍\x07\x1b"
     with Session(rapp.db) as s:
-        unit = _unit(s, "CDCS-CTY-MAY")
+        unit = _unit(s, "CDCS-BV-TINH")
         unit.name = odd
         s.add(unit)
         s.commit()
     chat = MemoryChat(rapp.engine, OFFICER)
     chat.say("/baocao")
     xlsx, outline = documents(chat)
-    shown = "CĐCS <b>May</b> & “Phú Thịnh” 👍"
+    shown = "CĐCS <b>Bệnh viện</b> & “Đa khoa” 👍"
     wb = workbook(xlsx)
     assert shown in summary_rows(wb["Tổng hợp"])
     assert member_rows(wb["Đoàn viên"])["Ngô Thị Dung"][2] == shown

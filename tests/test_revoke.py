@@ -29,7 +29,7 @@ def test_an_admin_lists_the_officers_and_takes_the_role_back(app, chat) -> None:
     register(officer, name="Phan Văn Lâm", unit="Trung tâm Y tế", group="Cán bộ công đoàn")
     admin = chat("admin")
     register(admin, name="Quản Trị Viên", unit="Mầm non Hoa Mai")
-    officer_in_chat(admin, "phan van lam", "Phan Văn Lâm", "LĐLĐ huyện An Phú")
+    officer_in_chat(admin, "phan van lam", "Phan Văn Lâm", "Công đoàn Viên chức tỉnh")
 
     officer.say("/thongke")  # buttons on screen...
     assert "Thống kê năm" in officer.last_text()
@@ -41,7 +41,7 @@ def test_an_admin_lists_the_officers_and_takes_the_role_back(app, chat) -> None:
     admin.press("Danh sách cán bộ")
     text = admin.last_text()
     assert "Cán bộ công đoàn: 1 người" in text
-    assert "1. Phan Văn Lâm – LĐLĐ huyện An Phú (cấp ngày" in text
+    assert "1. Phan Văn Lâm – Công đoàn Viên chức tỉnh (cấp ngày" in text
     admin.say("x" * 5000)  # typed words filter the list; a flood is cut, not echoed whole
     assert "Không có cán bộ công đoàn nào có tên chứa" in admin.last_text()
     assert len(admin.last_text()) < 400
@@ -52,14 +52,14 @@ def test_an_admin_lists_the_officers_and_takes_the_role_back(app, chat) -> None:
     admin.say("/phanquyen")
     admin.press("Danh sách cán bộ")
     admin.say("lam")  # words of one person's line choose them
-    assert "Thu hồi quyền cán bộ công đoàn của Phan Văn Lâm tại LĐLĐ huyện An Phú?" in (
+    assert "Thu hồi quyền cán bộ công đoàn của Phan Văn Lâm tại Công đoàn Viên chức tỉnh?" in (
         admin.last_text()
     )
     admin.say("thu hoi")  # words of an irreversible choice choose nothing
     assert "Phan Văn Lâm" in str(admin.last_choices()) or "Vui lòng chọn" in admin.last_text()
     confirm = next(o for o in admin.last_choices().options if "Thu hồi" in o.label)
     admin.press_data(confirm.data)
-    assert "Đã thu hồi quyền cán bộ công đoàn của Phan Văn Lâm tại LĐLĐ huyện An Phú" in (
+    assert "Đã thu hồi quyền cán bộ công đoàn của Phan Văn Lâm tại Công đoàn Viên chức tỉnh" in (
         admin.last_text()
     )
     admin.press_data(confirm.data)  # a double tap counts nothing
@@ -94,7 +94,7 @@ def test_a_revoked_officer_mid_flow_is_stopped_at_the_next_button(app, chat) -> 
     register(admin, name="Quản Trị Viên", unit="Mầm non Hoa Mai")
     officer_in_chat(admin, "do thi hang", "Đỗ Thị Hằng", "LĐLĐ tỉnh Mẫu")
     officer.say("/thongke")
-    opened = next(o for o in officer.last_choices().options if "huyện An Phú" in o.label)
+    opened = next(o for o in officer.last_choices().options if "Viên chức tỉnh" in o.label)
     officer.press_data(opened.data)  # drill down: a button of the current flow
     assert "Thống kê năm" in officer.last_text()
     up = next(o for o in officer.last_choices().options if "Lên" in o.label)
@@ -127,15 +127,15 @@ def test_roles_revoke_and_list_from_the_command_line(app, cli_env) -> None:  # t
     register(me, name="Lê Văn Minh")
     who = ["--platform", "telegram", "--user", "31337"]
     assert roles("grant", *who, "--role", "officer", "--unit", "CD-NGANH-GD")[0] == 0
-    assert roles("grant", *who, "--role", "officer", "--unit", "LDLD-HUYEN-A")[0] == 0
+    assert roles("grant", *who, "--role", "officer", "--unit", "CD-VIENCHUC")[0] == 0
     assert roles("grant", *who, "--role", "admin")[0] == 0
     code, out = roles("list")
     assert code == 0
     assert "officer\tCD-NGANH-GD (Công đoàn ngành Giáo dục)\tLê Văn Minh\ttelegram:31337" in out
     assert "admin\tmọi đơn vị\tLê Văn Minh\ttelegram:31337" in out
     assert "admin\tmọi đơn vị\t(theo ADMIN_TELEGRAM_IDS)\ttelegram:777" in out
-    code, out = roles("list", "--unit", "LDLD-HUYEN-A")
-    assert "LDLD-HUYEN-A" in out and "CD-NGANH-GD" not in out and "admin" not in out
+    code, out = roles("list", "--unit", "CD-VIENCHUC")
+    assert "CD-VIENCHUC" in out and "CD-NGANH-GD" not in out and "admin" not in out
 
     code, out = roles("revoke", *who, "--role", "officer", "--unit", "CD-NGANH-GD")
     assert code == 0 and "Đã thu hồi 1 quyền của telegram:31337" in out
@@ -148,7 +148,7 @@ def test_roles_revoke_and_list_from_the_command_line(app, cli_env) -> None:  # t
     me.say("/thongke")
     assert "chỉ dành cho cán bộ công đoàn" in me.last_text()
     code, out = roles("revoke", "--platform", "telegram", "--user", "777")
-    assert code == 2 and "chưa đăng ký" in out
+    assert code == 2 and "chưa khai báo thông tin" in out
     with Session(app.db) as s:
         audit = s.exec(select(AuditLog).where(AuditLog.action == "revoke")).all()
     assert len(audit) == 3 and {a.actor for a in audit} == {"cli"}
@@ -160,7 +160,7 @@ def test_roles_revoke_and_list_from_the_command_line(app, cli_env) -> None:  # t
         (["revoke", "--platform", "viber", "--user", "1"], "--platform phải là telegram hoặc zalo"),
         (["revoke", "--platform", "telegram"], "thiếu --user"),
         (["revoke", "--platform", "telegram", "--user", "1", "--role", "boss"], "--role phải là"),
-        (["revoke", "--platform", "telegram", "--user", "1"], "chưa đăng ký với bot"),
+        (["revoke", "--platform", "telegram", "--user", "1"], "chưa khai báo thông tin"),
         (["list", "--unit", "KHONG-CO"], "không có đơn vị mã KHONG-CO"),
     ],
 )

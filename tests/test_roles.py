@@ -33,14 +33,14 @@ def test_admin_from_settings_grants_officer_in_chat(app, chat):
     assert "Không tìm thấy" in admin.last_text()
     admin.say("ly thi thu")
     admin.press("Lý Thị Thu")
-    admin.press("LĐLĐ huyện An Phú")
+    admin.press("Công đoàn các Khu công nghiệp tỉnh")
     admin.press("Cấp quyền")
     assert "Đã cấp quyền" in admin.last_text()
     with Session(app.db) as s:
         grant = s.exec(select(RoleGrant)).one()
         unit = s.get(Unit, grant.unit_id)
         audit = s.exec(select(AuditLog)).one()
-    assert grant.role == "officer" and unit is not None and unit.code == "LDLD-HUYEN-A"
+    assert grant.role == "officer" and unit is not None and unit.code == "CD-KCN"
     assert audit.action == "grant" and audit.actor == "telegram:900"
     worker.say("/trogiup")
     assert "Cán bộ công đoàn" in worker.last_text()
@@ -51,13 +51,13 @@ def test_officer_scope_is_the_unit_subtree(app, chat):
     register(a, name="Mai Văn Sơn", unit="Trung tâm Y tế")
     with Session(app.db) as s:
         member = s.exec(select(Member)).one()
-        district = s.exec(select(Unit).where(Unit.code == "LDLD-HUYEN-A")).one()
-        s.add(RoleGrant(member_id=member.id, role="officer", unit_id=district.id, granted_by="t"))
+        zones = s.exec(select(Unit).where(Unit.code == "CD-KCN")).one()
+        s.add(RoleGrant(member_id=member.id, role="officer", unit_id=zones.id, granted_by="t"))
         s.commit()
         actor = resolve_actor(s, platform="memory", user_id="12")
         units = {u.code: u for u in s.exec(select(Unit)).all()}
     assert actor.can_manage(units["CDCS-CTY-MAY"]) and actor.can_manage(units["TO-CD-MAY-1"])
-    assert actor.can_manage(units["LDLD-HUYEN-A"])
+    assert actor.can_manage(units["CD-KCN"]) and not actor.can_manage(units["CDCS-TTYT-AP"])
     assert not actor.can_manage(units["CDCS-MN-HM"]) and not actor.can_manage(units["LDLD-DEMO"])
 
 
@@ -80,7 +80,7 @@ def test_cli_grant(app, chat, monkeypatch):
         nobody = runner.invoke(
             cli, ["roles", "grant", "--platform", "telegram", "--user", "1", "--role", "admin"]
         )
-        assert nobody.exit_code == 2 and "chưa đăng ký" in nobody.output
+        assert nobody.exit_code == 2 and "chưa khai báo thông tin" in nobody.output
         ok = runner.invoke(
             cli,
             [

@@ -38,13 +38,13 @@ TOPIC = "dan-chu-phap-che-2024"  # the campaign's yearly topic
 
 TREE = [  # code, name, parent code: three levels under the root, and a second tree
     ("LDLD-DEMO", "LĐLĐ tỉnh Thử", ""),
-    ("H-A", "LĐLĐ huyện A", "LDLD-DEMO"),
-    ("A1", "CĐCS Trường Tiểu học A1", "H-A"),
+    ("NG-A", "Công đoàn ngành A", "LDLD-DEMO"),
+    ("A1", "CĐCS Trường Tiểu học A1", "NG-A"),
     ("A1T", "Tổ công đoàn Khối 1", "A1"),
-    ("A2", "CĐCS Bệnh viện A2", "H-A"),
-    ("H-B", "LĐLĐ huyện B", "LDLD-DEMO"),
-    ("B1", "CĐCS Công ty B1", "H-B"),
-    ("B2", "CĐCS UBND xã B2", "H-B"),
+    ("A2", "CĐCS Bệnh viện A2", "NG-A"),
+    ("NG-B", "Công đoàn ngành B", "LDLD-DEMO"),
+    ("B1", "CĐCS Công ty B1", "NG-B"),
+    ("B2", "CĐCS UBND xã B2", "NG-B"),
     ("LDLD-KHAC", "LĐLĐ tỉnh Khác", ""),  # no campaign in content/campaigns.yaml
     ("K1", "CĐCS Nhà máy K1", "LDLD-KHAC"),
 ]
@@ -86,7 +86,7 @@ PEOPLE = [
     Person("m5", "A1T", pledge=("approved", False), quiz=((9, True),), studied=True, deleted=True),
     Person("m6", "A2", party=True, studied=True),  # plus an unfinished attempt, below
     Person("m7", "A2", studied=True, deleted=True),  # deleted, no pledge: not counted at all
-    Person("m8", "H-A", "can_bo_cong_doan", party=True, pledge=("approved", True)),
+    Person("m8", "NG-A", "can_bo_cong_doan", party=True, pledge=("approved", True)),
     Person(
         "m9", "B1", "cong_nhan_lao_dong", pledge=("submitted", False), quiz=((9, True), (7, False))
     ),
@@ -293,18 +293,18 @@ def test_figures_for_each_scope(world) -> None:  # type: ignore[no-untyped-def]
         assert figures(root.total) == ROOT
         assert root.total.completion_pct == 60.0 and root.total.pass_rate_pct == 80.0
         assert [(c.code, figures(c)) for c in root.children(None)] == [
-            ("H-A", H_A),
-            ("H-B", B1),  # B2 has nobody
+            ("NG-A", H_A),
+            ("NG-B", B1),  # B2 has nobody
         ]
-        assert [r.code for r in root.rows()] == ["H-A", "A2", "A1", "A1T", "H-B", "B1", "B2"]
+        assert [r.code for r in root.rows()] == ["NG-A", "A2", "A1", "A1T", "NG-B", "B1", "B2"]
         assert [r.depth for r in root.rows()] == [1, 2, 2, 3, 1, 2, 2]
         assert figures(root.unit(ids["B2"])) == B2 and root.unit(ids["B2"]).completion_pct is None  # type: ignore[union-attr]
-        assert figures(root.own(ids["H-A"])) == H_A_OWN
+        assert figures(root.own(ids["NG-A"])) == H_A_OWN
         assert root.unit(ids["K1"]) is None  # another tree
 
-        district = stats.tree(s, campaign, unit["H-A"])
+        district = stats.tree(s, campaign, unit["NG-A"])
         assert figures(district.total) == H_A
-        assert [(c.code, figures(c)) for c in district.children(ids["H-A"])] == [
+        assert [(c.code, figures(c)) for c in district.children(ids["NG-A"])] == [
             ("A2", A2),
             ("A1", A1),
         ]
@@ -347,17 +347,17 @@ def test_root_officer_sees_the_totals_and_each_district(world) -> None:  # type:
     assert "Thi tìm hiểu: 5 người dự thi, đạt 4 (80%), điểm cao nhất bình quân 82%" in text
     assert "Học xong chuyên đề của kế hoạch: 4 người" in text
     # the lowest completion first
-    assert text.index("1. LĐLĐ huyện B") < text.index("2. LĐLĐ huyện A")
-    assert "1. LĐLĐ huyện B\n📝 nộp 1/3 (33,3%) trên Trợ lý ███░░░░░░░" in text
+    assert text.index("1. Công đoàn ngành B") < text.index("2. Công đoàn ngành A")
+    assert "1. Công đoàn ngành B\n📝 nộp 1/3 (33,3%) trên Trợ lý ███░░░░░░░" in text
     assert "đúng hạn 1 · muộn 0 · chưa nộp 2\n   duyệt 0 · chờ duyệt 1 · trả lại 0" in text
     assert "🧠 dự thi 1, đạt 1 (100%), điểm cao nhất BQ 90% · 📖 học xong 0" in text
-    assert "2. LĐLĐ huyện A\n📝 nộp 5/7 (71,4%) trên Trợ lý ███████░░░" in text
+    assert "2. Công đoàn ngành A\n📝 nộp 5/7 (71,4%) trên Trợ lý ███████░░░" in text
     assert "🧠 dự thi 4, đạt 3 (75%), điểm cao nhất BQ 80% · 📖 học xong 4" in text
     assert "tỉnh Khác" not in text and "K1" not in text
     assert "<b>TỔNG CỘNG</b>" in raw(officer) and "<code>██████░░░░</code>" in raw(officer)
     assert labels(officer) == [
-        "🔎 1. LĐLĐ huyện B",
-        "🔎 2. LĐLĐ huyện A",
+        "🔎 1. Công đoàn ngành B",
+        "🔎 2. Công đoàn ngành A",
         "📊 Biểu đồ",
         REAL_BUTTON,
     ]
@@ -365,24 +365,24 @@ def test_root_officer_sees_the_totals_and_each_district(world) -> None:  # type:
 
 def test_officers_at_each_level_see_only_their_subtree(world) -> None:  # type: ignore[no-untyped-def]
     app, ids = world
-    grant(app, ids, "m1", "H-A")
+    grant(app, ids, "m1", "NG-A")
     grant(app, ids, "m2", "A1")
     grant(app, ids, "m4", "A1T")
     district, school, group = (MemoryChat(app.engine, k) for k in ("m1", "m2", "m4"))
 
     district.say("/thongke")
     text = district.last_text()
-    assert "Thống kê năm 2026: LĐLĐ huyện A" in text and "Thuộc:" not in text
+    assert "Thống kê năm 2026: Công đoàn ngành A" in text and "Thuộc:" not in text
     assert "Đã tham gia trên Trợ lý: 7 đoàn viên (đảng viên: 3)" in text
     assert "Đã nộp bản đăng ký: 5/7 (71,4%)" in text
     assert "đúng hạn 3 · nộp muộn 2 · chưa nộp 2" in text
     assert "đã duyệt 3 · chờ duyệt 1 · trả lại 1" in text
     assert "Thi tìm hiểu: 4 người dự thi, đạt 3 (75%), điểm cao nhất bình quân 80%" in text
-    assert "Sinh hoạt trực tiếp tại LĐLĐ huyện A\n📝 nộp 1/1 (100%)" in text
+    assert "Sinh hoạt trực tiếp tại Công đoàn ngành A\n📝 nộp 1/1 (100%)" in text
     assert "1. CĐCS Bệnh viện A2\n📝 nộp 0/1 (0%)" in text
     assert "🧠 chưa ai dự thi · 📖 học xong 1" in text
     assert "2. CĐCS Trường Tiểu học A1\n📝 nộp 4/5 (80%)" in text
-    for outside in ("huyện B", "Công ty B1", "UBND xã B2", "tỉnh Thử", "tỉnh Khác"):
+    for outside in ("ngành B", "Công ty B1", "UBND xã B2", "tỉnh Thử", "tỉnh Khác"):
         assert outside not in text
     assert not any("Lên" in label for label in labels(district))
 
@@ -394,7 +394,7 @@ def test_officers_at_each_level_see_only_their_subtree(world) -> None:  # type: 
     assert "Thi tìm hiểu: 4 người dự thi, đạt 3 (75%), điểm cao nhất bình quân 80%" in text
     assert "Sinh hoạt trực tiếp tại CĐCS Trường Tiểu học A1\n📝 nộp 2/3 (66,7%)" in text
     assert "1. Tổ công đoàn Khối 1\n📝 nộp 2/2 (100%)" in text
-    assert "Bệnh viện A2" not in text and "huyện A" not in text
+    assert "Bệnh viện A2" not in text and "ngành A" not in text
     assert labels(school) == ["🔎 1. Tổ công đoàn Khối 1", "📊 Biểu đồ", REAL_BUTTON]
 
     group.say("/thongke")  # a unit with no children: the figures; only the real count to type
@@ -449,24 +449,24 @@ def test_drill_down_and_back_up(world) -> None:  # type: ignore[no-untyped-def]
     grant(app, ids, "m8", "LDLD-DEMO")
     officer = MemoryChat(app.engine, "m8")
     officer.say("/thongke")
-    officer.press("huyện A")
+    officer.press("ngành A")
     text = officer.last_text()
-    assert "Thống kê năm 2026: LĐLĐ huyện A\n📍 Thuộc: LĐLĐ tỉnh Thử" in text
+    assert "Thống kê năm 2026: Công đoàn ngành A\n📍 Thuộc: LĐLĐ tỉnh Thử" in text
     assert "Đã nộp bản đăng ký: 5/7 (71,4%)" in text
     assert labels(officer)[-3:] == ["⬆️ Lên: LĐLĐ tỉnh Thử", "📊 Biểu đồ", REAL_BUTTON]
     officer.press("Tiểu học A1")
     text = officer.last_text()
-    assert "📍 Thuộc: LĐLĐ tỉnh Thử › LĐLĐ huyện A" in text
+    assert "📍 Thuộc: LĐLĐ tỉnh Thử › Công đoàn ngành A" in text
     assert "Đã nộp bản đăng ký: 4/5 (80%)" in text
     officer.press("Khối 1")
     text = officer.last_text()
-    assert "📍 Thuộc: LĐLĐ tỉnh Thử › LĐLĐ huyện A › CĐCS Trường Tiểu học A1" in text
+    assert "📍 Thuộc: LĐLĐ tỉnh Thử › Công đoàn ngành A › CĐCS Trường Tiểu học A1" in text
     assert "Đã nộp bản đăng ký: 2/2 (100%)" in text
     assert labels(officer) == ["⬆️ Lên: CĐCS Trường Tiểu học A1", REAL_BUTTON]  # no chart
     officer.press("Lên")
     assert "Thống kê năm 2026: CĐCS Trường Tiểu học A1" in officer.last_text()
     officer.press("Lên")
-    assert "Thống kê năm 2026: LĐLĐ huyện A" in officer.last_text()
+    assert "Thống kê năm 2026: Công đoàn ngành A" in officer.last_text()
     officer.press("Lên")
     text = officer.last_text()
     assert "Thống kê năm 2026: LĐLĐ tỉnh Thử" in text and "Thuộc:" not in text
@@ -476,22 +476,22 @@ def test_drill_down_and_back_up(world) -> None:  # type: ignore[no-untyped-def]
     assert "Hãy bấm một nút" in officer.last_text()
     officer.say("<b>" + "x" * 5000 + "</b> 🎉")
     assert "Hãy bấm một nút" in officer.last_text()
-    officer.press("huyện B")
-    assert "Thống kê năm 2026: LĐLĐ huyện B" in officer.last_text()
+    officer.press("ngành B")
+    assert "Thống kê năm 2026: Công đoàn ngành B" in officer.last_text()
     assert "1. CĐCS Công ty B1" in officer.last_text()
-    assert "🏚 1 đơn vị trực thuộc chưa có đoàn viên đăng ký với bot." in officer.last_text()
+    assert "🏚 1 đơn vị trực thuộc chưa có đoàn viên tham gia trên Trợ lý." in officer.last_text()
 
 
 def test_a_unit_can_be_opened_by_its_code_within_scope_only(world) -> None:  # type: ignore[no-untyped-def]
     app, ids = world
-    grant(app, ids, "m1", "H-A")
+    grant(app, ids, "m1", "NG-A")
     officer = MemoryChat(app.engine, "m1")
     officer.say("/thongke A1")
     text = officer.last_text()
-    assert "Thống kê năm 2026: CĐCS Trường Tiểu học A1\n📍 Thuộc: LĐLĐ huyện A" in text
+    assert "Thống kê năm 2026: CĐCS Trường Tiểu học A1\n📍 Thuộc: Công đoàn ngành A" in text
     assert "Đã nộp bản đăng ký: 4/5 (80%)" in text
     officer.press("Lên")
-    assert "Thống kê năm 2026: LĐLĐ huyện A" in officer.last_text()
+    assert "Thống kê năm 2026: Công đoàn ngành A" in officer.last_text()
     for code in ("B1", "LDLD-DEMO", "K1"):
         officer.say(f"/thongke {code}")
         assert "nằm ngoài phạm vi bạn phụ trách" in officer.last_text()
@@ -513,10 +513,10 @@ def forge(app: App, user: str, index: int, data: str) -> None:
         s.commit()
 
 
-@pytest.mark.parametrize("target", ["B1", "H-B", "LDLD-DEMO", "K1", "up", "page:x", "open:abc"])
+@pytest.mark.parametrize("target", ["B1", "NG-B", "LDLD-DEMO", "K1", "up", "page:x", "open:abc"])
 def test_a_forged_button_never_shows_a_unit_outside_the_scope(world, target) -> None:  # type: ignore[no-untyped-def]
     app, ids = world
-    grant(app, ids, "m1", "H-A")
+    grant(app, ids, "m1", "NG-A")
     officer = MemoryChat(app.engine, "m1")
     officer.say("/thongke")
     first = officer.last_choices().options[0]
@@ -528,7 +528,7 @@ def test_a_forged_button_never_shows_a_unit_outside_the_scope(world, target) -> 
         assert "Hãy bấm một nút" in text
         return
     assert "nằm ngoài phạm vi bạn phụ trách" in text
-    assert "Đã nộp" not in text and "huyện B" not in text and "Công ty B1" not in text
+    assert "Đã nộp" not in text and "ngành B" not in text and "Công ty B1" not in text
 
 
 def test_a_button_pressed_after_the_scope_changed_is_refused(world) -> None:  # type: ignore[no-untyped-def]
@@ -537,7 +537,7 @@ def test_a_button_pressed_after_the_scope_changed_is_refused(world) -> None:  # 
     officer = MemoryChat(app.engine, "m8")
     officer.say("/thongke")
     grant(app, ids, "m8", "B1")  # now an officer of B1 only
-    officer.press("huyện A")
+    officer.press("ngành A")
     assert "nằm ngoài phạm vi bạn phụ trách" in officer.last_text()
     assert "5/7" not in officer.last_text()
     officer.say("/thongke")
@@ -601,7 +601,7 @@ def test_no_campaign_and_no_members_are_said_plainly(world) -> None:  # type: ig
     empty = MemoryChat(app.engine, "m10")
     empty.say("/thongke")
     text = empty.last_text()
-    assert "Chưa có đoàn viên nào đăng ký với bot trong CĐCS UBND xã B2" in text
+    assert "Chưa có đoàn viên nào tham gia trên Trợ lý trong CĐCS UBND xã B2" in text
     assert "Đã nộp" not in text
     assert labels(empty) == [REAL_BUTTON]  # nothing to open or chart; the real count can be typed
 
@@ -612,7 +612,7 @@ def test_no_campaign_and_no_members_are_said_plainly(world) -> None:  # type: ig
 def test_chart_is_a_png_of_the_units_in_scope(world) -> None:  # type: ignore[no-untyped-def]
     app, ids = world
     grant(app, ids, "m8", "LDLD-DEMO")
-    grant(app, ids, "m1", "H-A")
+    grant(app, ids, "m1", "NG-A")
     root, district = MemoryChat(app.engine, "m8"), MemoryChat(app.engine, "m1")
     root.say("/thongke")
     root.press("Biểu đồ")
@@ -621,14 +621,14 @@ def test_chart_is_a_png_of_the_units_in_scope(world) -> None:  # type: ignore[no
     assert image.format == "PNG" and png.filename.endswith(".png")
     width, height = image.size
     assert 800 <= width <= 2000 and 300 <= height <= 3000
-    assert image.info["Title"] == "Tỉ lệ đoàn viên đã nộp bản đăng ký – LĐLĐ tỉnh Thử"
-    assert chart_units(png) == ["LĐLĐ huyện B", "LĐLĐ huyện A"]  # the lowest on top
+    assert image.info["Title"] == "Tỷ lệ đoàn viên đã nộp bản đăng ký – LĐLĐ tỉnh Thử"
+    assert chart_units(png) == ["Công đoàn ngành B", "Công đoàn ngành A"]  # the lowest on top
     assert (
         "Hạn nộp: hết ngày 09/04/2026" in png.caption and "số liệu ngày 02/03/2026" in png.caption
     )
     assert "Bấm một đơn vị để xem chi tiết" in root.last_text()
-    root.press("huyện A")  # the buttons still work after the chart
-    assert "Thống kê năm 2026: LĐLĐ huyện A" in root.last_text()
+    root.press("ngành A")  # the buttons still work after the chart
+    assert "Thống kê năm 2026: Công đoàn ngành A" in root.last_text()
 
     district.say("/thongke")
     district.press("Biểu đồ")
@@ -683,7 +683,7 @@ def test_a_root_with_many_units_pages_and_fits_telegram(settings, clock, content
         "Đã tham gia trên Trợ lý: 240 đoàn viên" in text
         and "Đã nộp bản đăng ký: 120/240 (50%)" in text
     )
-    assert "(tỉ lệ nộp thấp xếp trước) – trang 1/15" in text
+    assert "(tỷ lệ nộp thấp xếp trước) – trang 1/15" in text
     assert "… còn 112 đơn vị nữa ở các trang sau." in text
     assert "1. CĐCS số 000\n📝 nộp 0/1 (0%)" in text
     assert len(labels(admin)) == 8 + 3
@@ -725,7 +725,7 @@ def test_a_large_scope_reads_the_scheduler_tally(world, clock, monkeypatch) -> N
     clock.now = NOW
     with Session(app.db) as s:
         root = s.get(Unit, ids["LDLD-DEMO"])
-        district_b = s.get(Unit, ids["H-B"])  # 3 members: read live
+        district_b = s.get(Unit, ids["NG-B"])  # 3 members: read live
         tallied = stats.tree(s, campaign, root, now=NOW)
         live = stats.tree(s, campaign, root)
         assert tallied.as_of == NOW - timedelta(minutes=4) and live.as_of is None

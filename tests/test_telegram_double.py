@@ -54,7 +54,7 @@ def keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton("Đăng ký ✅", callback_data="join:1")],
-            [InlineKeyboardButton("Huỷ", callback_data="cancel")],
+            [InlineKeyboardButton("Hủy", callback_data="cancel")],
         ]
     )
 
@@ -78,7 +78,7 @@ async def test_bot_methods_round_trip(api: FakeTelegramAPI) -> None:
         assert call.params["chat_id"] == str(USER_ID)
         assert call.params["parse_mode"] == "HTML"
         assert call.reply_markup == keyboard().to_dict()
-        assert api.buttons(call) == [("Đăng ký ✅", "join:1"), ("Huỷ", "cancel")]
+        assert api.buttons(call) == [("Đăng ký ✅", "join:1"), ("Hủy", "cancel")]
         assert api.button_data(USER_ID, "Đăng ký") == "join:1"
 
         group_msg = await bot.send_message(-100, "group hello")
@@ -117,7 +117,7 @@ async def test_bot_methods_round_trip(api: FakeTelegramAPI) -> None:
             await bot.send_message(USER_ID, "<b>oops", parse_mode="HTML")
 
         await bot.edit_message_reply_markup(USER_ID, msg.message_id, reply_markup=keyboard())
-        assert api.button_data(USER_ID, "Huỷ") == "cancel"
+        assert api.button_data(USER_ID, "Hủy") == "cancel"
 
         commands = [BotCommand("start", "Bắt đầu"), BotCommand("help", "Trợ giúp")]
         assert await bot.set_my_commands(commands)

@@ -122,7 +122,7 @@ async def _press(api: FakeTelegramAPI, label: str, count: int = 1) -> list:  # t
 async def test_menu_is_set_in_vietnamese(polling: Running) -> None:
     call = await polling.api.await_for_call("setMyCommands")
     commands = {c["command"]: c["description"] for c in call.params["commands"]}
-    assert commands["start"] == "Đăng ký hoặc sửa thông tin"
+    assert commands["start"] == "Khai báo hoặc sửa thông tin"
     assert commands["toi"] == "Thông tin của tôi" and "huy" in commands
 
 
@@ -134,15 +134,15 @@ async def test_register_by_pressing_buttons_over_polling(polling: Running, caplo
     assert "Chào mừng" in sent[0].text
     sent = await _say(api, "trần thị bích")
     assert sent[-1].reply_markup is not None  # the unit tree as inline buttons
-    await _press(api, "LĐLĐ huyện An Phú")
+    await _press(api, "Công đoàn Viên chức tỉnh")
     edit = await api.await_for_call("editMessageText")
-    assert "➜ LĐLĐ huyện An Phú" in edit.params["text"]  # the choice is marked, buttons gone
+    assert "➜ Công đoàn Viên chức tỉnh" in edit.params["text"]  # the choice is marked, buttons gone
     await _press(api, "Trung tâm Y tế")
     await _press(api, "Viên chức")
     await _press(api, "Có")
     await _press(api, "Tôi đồng ý", count=2)
     texts = "\n".join(c.text or "" for c in api.sent_to(USER))
-    assert "Đăng ký thành công" in texts and "Trần Thị Bích" in texts
+    assert "Khai báo thông tin thành công" in texts and "Trần Thị Bích" in texts
     with Session(polling.app.db) as s:
         member = s.exec(select(Member)).one()
     assert member.full_name == "Trần Thị Bích" and member.party_member

@@ -94,7 +94,7 @@ async def register(api: FakeTelegramAPI, user: int, name: str) -> None:
     await answer(api, user, "nhóm đối tượng", name)
     await answer(api, user, "đảng viên", ("press", "Viên chức"))
     await answer(api, user, "Đồng ý xử lý", ("press", "Không"))
-    await answer(api, user, "Đăng ký thành công", ("press", "Tôi đồng ý"))
+    await answer(api, user, "Khai báo thông tin thành công", ("press", "Tôi đồng ý"))
 
 
 async def test_the_new_years_topic_and_questions_over_telegram(running: Running) -> None:
@@ -104,8 +104,8 @@ async def test_the_new_years_topic_and_questions_over_telegram(running: Running)
     await answer(api, ADMIN, "Gửi tài liệu học tập", ("press", "Thêm chuyên đề"))
     # a wrong file first, then the document
     await answer(api, ADMIN, "không phải DOCX", ("file", "ghi-chu.txt", b"ghi chu"))
-    outline = await answer(
-        api, ADMIN, "4 mục", ("file", "Chuyen de 2027.docx", docsamples.topic_docx())
+    outline = await answer(  # the outline, not the line before it ("chia thành 4 mục")
+        api, ADMIN, "4 mục:", ("file", "Chuyen de 2027.docx", docsamples.topic_docx())
     )
     assert "Bản nháp: Chuyên đề năm 2027" in outline and "II.2. Đoàn viên" in outline
     await answer(api, ADMIN, "Gõ tên ngắn", ("press", "Đổi tên ngắn"))

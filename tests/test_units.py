@@ -33,7 +33,7 @@ def _tree(app) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
 def test_csv_children_before_parents_and_reimport_updates(app, tmp_path):
     csv = tmp_path / "donvi.csv"
     csv.write_text(
-        "code;name;parent_code\nX-CS;CĐCS Xã Một;X-H\nX-H;LĐLĐ huyện X;LDLD-DEMO\n",
+        "code;name;parent_code\nX-CS;CĐCS Xã Một;X-H\nX-H;Công đoàn ngành X;LDLD-DEMO\n",
         encoding="utf-8-sig",
     )
     result = _import(app, csv)

@@ -142,7 +142,7 @@ async def test_zalo_delivery_keeps_its_rate_retries_429_and_500_and_marks_blocke
         blocked = s.exec(select(Identity).where(Identity.chat_id == members[7][1])).one()
     assert blocked.blocked
     report = api.texts_to(OFFICER)[-1]
-    assert "Đã gửi: 39/40" in report and "chặn bot/rời nhóm: 1" in report
+    assert "Đã gửi: 39/40" in report and "chặn Trợ lý/rời nhóm: 1" in report
     assert "<b>" not in report  # plain text on Zalo
 
 

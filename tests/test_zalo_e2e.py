@@ -135,7 +135,7 @@ async def register(api: FakeZaloAPI, user: str = USER, name: str = "Ngô Thị T
     text = await say(api, number_of(text, "Viên chức"), "Bước 4/5", user)
     text = await say(api, "2", "Bước 5/5", user)
     assert "Tôi đồng ý" in text
-    await say(api, "đồng ý", "Đăng ký thành công", user)
+    await say(api, "đồng ý", "Khai báo thông tin thành công", user)
 
 
 async def test_register_by_typing_numbers_with_plain_short_texts(polling: Running, caplog) -> None:

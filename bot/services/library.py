@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import event, literal
 from sqlmodel import Session, col, select
 
+from bot import typos
 from bot.catalog import Catalog
 from bot.enginecache import per_engine
 from bot.models_library import LibraryBank, LibraryQuestion, LibraryTopic
@@ -312,6 +313,7 @@ def check_sheet(
         source_name=topic.document if topic is not None else topic_id,
         bank=bank(session, base, topic_id, now=now),
         province=province,
+        typos=typos.known(content_root),
     )
     rows = {q.id: row for row, q in result.questions}
     for qid, other in librarywrite.taken_ids(session, base, topic_id, rows).items():

@@ -1,7 +1,7 @@
 """`congdoan content check` beyond content/: the library in the database (topics made from a
-document, questions imported from Excel) checked with the same rules, and fairness warnings
-for every bank (answers that give themselves away by length, other provinces' trivia,
-near-duplicate questions)."""
+document, questions imported from Excel) checked with the same rules, known typos of the sources
+(content/typos.yaml) included, and fairness warnings for every bank (answers that give themselves
+away by length, other provinces' trivia, near-duplicate questions)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from bot import typos
 from bot.catalog import Catalog
 from bot.contentmodel import explain_error
 from bot.models import Plan, Unit
 from bot.models_library import LibraryQuestion, LibraryTopic
 from bot.services import library, xlsxquestions
 from bot.services.docimport import normalized
+from bot.textutil import QUOTE_MATCHING
 
 
 @dataclass
@@ -28,15 +30,20 @@ class Findings:
 
 def check(session: Session, base: Catalog, content_root: Path, *, now: datetime) -> Findings:
     out = Findings()
+    known = typos.known(content_root)
     topics: dict[str, LibraryTopic] = {
         row.id: row for row in session.exec(select(LibraryTopic).order_by(col(LibraryTopic.id)))
     }
     for row in topics.values():
         where = f"thư viện, chuyên đề {row.id}"
         try:
-            library.topic_of(row)
+            made = library.topic_of(row)
         except ValidationError as exc:
             out.problems += [f"{where}: {explain_error(e)}" for e in exc.errors()]
+            continue
+        for n, section in enumerate(made.sections, 1):  # the document's own words: a warning
+            for found in typos.find(f"{section.title}\n{section.body}", known):
+                out.warnings.append(f"{where}, mục {n}: {found.message()}")
     questions = session.exec(
         select(LibraryQuestion).order_by(col(LibraryQuestion.topic_id), col(LibraryQuestion.id))
     ).all()
@@ -51,6 +58,13 @@ def check(session: Session, base: Catalog, content_root: Path, *, now: datetime)
         except ValidationError as exc:
             out.problems += [f"{where}: {explain_error(e)}" for e in exc.errors()]
             continue
+        cells = [
+            ("câu hỏi", question.text),
+            *((f"phương án {xlsxquestions.LETTERS[i]}", o) for i, o in enumerate(question.options)),
+            ("giải thích", question.explanation),
+        ]
+        for name, text in cells:
+            out.problems += [f"{where}, {name}: {f.message()}" for f in typos.find(text, known)]
         if qrow.topic_id not in texts:
             topic = base.topics.get(qrow.topic_id)
             texts[qrow.topic_id] = library.source_text(session, content_root, topic, qrow.topic_id)
@@ -58,7 +72,7 @@ def check(session: Session, base: Catalog, content_root: Path, *, now: datetime)
         if quote and quote not in texts[qrow.topic_id]:
             out.problems.append(
                 f"{where}: trích dẫn không có nguyên văn trong tài liệu của chuyên đề "
-                "(đã bỏ qua khác biệt về xuống dòng và khoảng trắng)"
+                f"({QUOTE_MATCHING})"
             )
     merged = library.catalog(session, base, now=now)
     provinces = _provinces(session)

@@ -43,7 +43,7 @@ class PledgeSheet:
     year: int
     full_name: str
     unit_name: str  # the member's unit, e.g. "Công đoàn cơ sở UBND xã An Phú"
-    parent_unit_name: str | None  # the unit above it, e.g. "LĐLĐ huyện A"; None for a root unit
+    parent_unit_name: str | None  # the unit above, e.g. "Công đoàn ngành Giáo dục"; None: a root
     group_label: str  # e.g. "Công nhân lao động"
     party_member: bool
     sections: list[tuple[str, list[str]]]  # (heading, items) in order, already in Vietnamese

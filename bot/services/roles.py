@@ -22,7 +22,9 @@ def grant(
     if role is RoleName.OFFICER and unit is None:
         raise RoleError("Cán bộ công đoàn cần một đơn vị phụ trách (--unit MÃ)")
     if role is RoleName.MEMBER:
-        raise RoleError("Mọi người đã đăng ký đều là đoàn viên; chỉ cấp officer hoặc admin")
+        raise RoleError(
+            "Mọi người đã khai báo thông tin đều là đoàn viên; chỉ cấp officer hoặc admin"
+        )
     unit_id = unit.id if role is RoleName.OFFICER and unit is not None else None
     existing = session.exec(
         select(RoleGrant).where(

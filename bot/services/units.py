@@ -230,9 +230,10 @@ def by_code(session: Session, code: str) -> Unit | None:
 
 
 def children(session: Session, parent_id: int | None) -> list[Unit]:
-    return list(
-        session.exec(select(Unit).where(Unit.parent_id == parent_id).order_by(Unit.name)).all()
-    )
+    """By name as people read it ("các" before "ngành" before "Viên"), as the reports list them,
+    whatever the database's collation."""
+    kids = session.exec(select(Unit).where(Unit.parent_id == parent_id)).all()
+    return sorted(kids, key=lambda u: (u.name.casefold(), u.code))
 
 
 def search(session: Session, text: str, limit: int = 8) -> list[Unit]:
@@ -254,7 +255,7 @@ def ancestors(session: Session, unit: Unit) -> list[Unit]:
 
 
 def full_name(session: Session, unit: Unit) -> str:
-    """'CĐCS Trường THPT A – LĐLĐ huyện B' style: the unit, then its parent."""
+    """'CĐCS Trường THPT A – Công đoàn ngành Giáo dục' style: the unit, then its parent."""
     chain = ancestors(session, unit)
     if len(chain) >= 2:
         return f"{unit.name} – {chain[-2].name}"

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from bot.contentmodel import explain_error
 from bot.services.docimport import normalized
-from bot.textutil import fold, nfc
+from bot.textutil import QUOTE_MATCHING, fold, nfc
 from bot.topics import Question
+from bot.typos import Typo, find
 
 LETTERS = "ABCDEF"
 HEADERS = (
@@ -227,8 +228,10 @@ def read(
     source_name: str,
     bank: Sequence[Question] = (),
     province: str | None = None,
+    typos: Sequence[Typo] = (),
 ) -> Imported:
-    """Every row checked; problems by row and column; nothing is decided here about importing."""
+    """Every row checked; problems by row and column; nothing is decided here about importing.
+    typos: the known typos of the sources, refused outside the quote (content/typos.yaml)."""
     rows = _rows(data)
     doc = normalized(document)
     out = Imported()
@@ -251,6 +254,7 @@ def read(
                 Problem(number, "Mã", f"trùng với mã ở dòng {seen_ids[question.id]}")
             )
         seen_ids.setdefault(question.id, number)
+        out.problems += _typos(number, question, typos)
         quote = question.source.quote or ""
         if quote and normalized(quote) not in doc:
             out.problems.append(
@@ -258,7 +262,8 @@ def read(
                     number,
                     "Trích dẫn",
                     "không tìm thấy nguyên văn trong tài liệu của chuyên đề"
-                    + _where_it_differs(normalized(quote), doc),
+                    + _where_it_differs(normalized(quote), doc)
+                    + f" ({QUOTE_MATCHING})",
                 )
             )
         out.questions.append((number, question))
@@ -333,6 +338,16 @@ def _question(
         for err in exc.errors():
             out.problems.append(Problem(number, _column_of(err["loc"]), explain_error(err)))
         return None
+
+
+def _typos(number: int, question: Question, typos: Sequence[Typo]) -> list[Problem]:
+    """A known typo of the sources in the question, an option or the explanation."""
+    cells = [
+        ("Câu hỏi", question.text),
+        *zip(LETTERS, question.options, strict=False),
+        ("Giải thích", question.explanation),
+    ]
+    return [Problem(number, col, f.message()) for col, text in cells for f in find(text, typos)]
 
 
 def _made_id(topic_id: str, text: str) -> str:
