@@ -8,15 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.exc import IntegrityError
 
 from bot.campaign import Campaign
 from bot.config import Settings, get_settings
 from bot.content import Content, load_content
-from bot.db import alembic_config, check_writable, make_engine, session_scope, upgrade
+from bot.db import check_writable, make_engine, schema_is_current, session_scope, upgrade
 from bot.engine import Engine
 from bot.models import utcnow
 from bot.services import plandrafts, units
@@ -36,13 +34,6 @@ class App:
     engine: Engine
 
 
-def schema_is_current(db: DbEngine) -> bool:
-    script = ScriptDirectory.from_config(alembic_config(str(db.url)))
-    with db.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_heads()
-    return set(current) == set(script.get_heads())
-
-
 def build_app(
     settings: Settings | None = None,
     *,
@@ -59,7 +50,8 @@ def build_app(
     db = db or make_engine(settings.database_url)
     if db.dialect.name == "sqlite":
         check_writable(db)
-        upgrade(db)
+        if not schema_is_current(db):
+            upgrade(db)
     elif not schema_is_current(db):
         raise NotMigrated()
     else:

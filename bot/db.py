@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ def check_writable(engine: Engine) -> None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # alembic (10 MB) loads only when migrating
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -79,10 +83,42 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations on the given engine's database."""
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(None|\"([^\"]+)\")", re.MULTILINE)
+
+
+def head_revisions() -> set[str]:
+    """The newest migrations' ids, read from the files (a revision no other one revises) without
+    loading alembic: the schema check at every start needs nothing more. Tested against
+    alembic's own answer."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = {m.group(1): m.group(3) for m in _REVISION.finditer(path.read_text("utf-8"))}
+        if found.get("revision"):
+            revisions.add(found["revision"])
+            if found.get("down_revision"):
+                revised.add(found["down_revision"])
+    return revisions - revised
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    """The migrations applied to the database (none on a new one)."""
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, "alembic_version"):
+            return set()
+        return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+
+
+def schema_is_current(engine: Engine) -> bool:
+    return current_revisions(engine) == head_revisions()
 
 
 def optimize(engine: Engine) -> None:
