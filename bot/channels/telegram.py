@@ -60,7 +60,7 @@ TEXT_LIMIT = 4096
 CAPABILITIES = Capabilities(text_limit=TEXT_LIMIT, buttons=True, uploads=True)
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # larger photos are not fetched (Telegram's own are ~0.3 MB)
 CONNECTIONS = 32
-UPDATES_AT_ONCE = 24
+UPDATES_AT_ONCE = 24  # updates processed side by side; more queue (see README, Performance)
 MENU_COMMANDS = ("start", "hoc", "thi", "dangky", "guongtot", "toi", "trogiup", "huy")
 
 
@@ -152,6 +152,7 @@ class TelegramChannel:
         self.application.add_error_handler(self.on_error)
         self.switchboard = switchboard or Switchboard()
         self.switchboard.add(self)
+        self._webhook_slots = asyncio.Semaphore(UPDATES_AT_ONCE)
 
     @property
     def bot(self) -> Any:
@@ -326,9 +327,11 @@ class TelegramChannel:
                 await self._send_one(chat_id, Text(rest))
 
     async def process_webhook(self, payload: dict[str, Any]) -> None:
-        """Process one update posted to the webhook."""
+        """Process one update posted to the webhook: at most UPDATES_AT_ONCE at a time, as in
+        polling; the others' requests wait (Telegram waits for the answer to each)."""
         update = Update.de_json(payload, self.bot)
-        await self.application.process_update(update)
+        async with self._webhook_slots:
+            await self.application.process_update(update)
 
 
 def _caption(caption: str) -> tuple[str | None, str]:
