@@ -1,6 +1,6 @@
 """Statistics and report benchmark: 1,000,000 members in 5,000 units with pledges, quiz attempts
-and study progress; times `stats.tree` (what /thongke computes) for the root and for a district,
-and the district's /baocao documents (XLSX + DOCX) in a child process, on SQLite and PostgreSQL.
+and study progress; times `stats.tree` (what /thongke computes) for the root and for a branch,
+and the branch's /baocao documents (XLSX + DOCX) in a child process, on SQLite and PostgreSQL.
 Not part of the test suite; see bench/README.md.
 
     python bench/stats.py [--db sqlite|postgres|both] [--members 1000000]
@@ -39,15 +39,15 @@ from bot.db import make_engine, upgrade  # noqa: E402
 from bot.models import Unit  # noqa: E402
 from bot.textutil import fold  # noqa: E402
 
-GENERATOR_VERSION = 1  # bump when the generated data changes: the cached SQLite file is remade
+GENERATOR_VERSION = 2  # bump when the generated data changes: the cached SQLite file is remade
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "bench_stats"
 CAMPAIGN = "demo-2026"  # content/campaigns.yaml: topic dan-chu-phap-che-2024, two quizzes
 ROOT_CODE = "LDLD-DEMO"
-DISTRICT_CODE = "HUYEN-01"
+BRANCH_CODE = "NGANH-01"
 UNITS = 5000
-DISTRICTS = 59  # under the root; the rest are base unions (every 8th a "tổ" one level deeper)
-DISTRICT_SHARE = 0.02  # of the members in HUYEN-01: 20,000 of 1,000,000
+BRANCHES = 59  # under the root; the rest are base unions (every 8th a "tổ" one level deeper)
+BRANCH_SHARE = 0.02  # of the members in NGANH-01: 20,000 of 1,000,000
 BATCH = 50_000  # members generated and written per round
 RUNS = 5
 
@@ -94,30 +94,30 @@ COLUMNS = {
 
 
 def unit_rows(now: datetime) -> tuple[list[tuple[Any, ...]], list[int]]:
-    """The tree: the root, DISTRICTS districts, base unions (HUYEN-01 holds DISTRICT_SHARE of
+    """The tree: the root, BRANCHES branches, base unions (NGANH-01 holds BRANCH_SHARE of
     them); returns the rows and the ids of the base unions, which members are spread over."""
     rows: list[tuple[Any, ...]] = [
         (1, ROOT_CODE, "LĐLĐ tỉnh Bench", fold("LĐLĐ tỉnh Bench"), None, "/1/", 0, now, now)
     ]
-    for d in range(1, DISTRICTS + 1):
-        name = f"LĐLĐ huyện {d:02d}"
-        rows.append((1 + d, f"HUYEN-{d:02d}", name, fold(name), 1, f"/1/{1 + d}/", 1, now, now))
-    base = UNITS - 1 - DISTRICTS
-    big = max(1, round(base * DISTRICT_SHARE))  # base unions of HUYEN-01
+    for d in range(1, BRANCHES + 1):
+        name = f"Công đoàn ngành {d:02d}"
+        rows.append((1 + d, f"NGANH-{d:02d}", name, fold(name), 1, f"/1/{1 + d}/", 1, now, now))
+    base = UNITS - 1 - BRANCHES
+    big = max(1, round(base * BRANCH_SHARE))  # base unions of NGANH-01
     last_in: dict[int, tuple[int, str]] = {}
     for i in range(base):
-        uid = 2 + DISTRICTS + i
-        district = 2 if i < big else 3 + (i - big) % (DISTRICTS - 1)
-        parent, path, depth = district, f"/1/{district}/", 2
-        if i % 8 == 7 and district in last_in:  # a "tổ công đoàn" inside the previous union
-            parent, path = last_in[district]
+        uid = 2 + BRANCHES + i
+        branch = 2 if i < big else 3 + (i - big) % (BRANCHES - 1)
+        parent, path, depth = branch, f"/1/{branch}/", 2
+        if i % 8 == 7 and branch in last_in:  # a "tổ công đoàn" inside the previous union
+            parent, path = last_in[branch]
             depth = 3
         name = f"CĐCS Đơn vị {i + 1:04d}" if depth == 2 else f"Tổ công đoàn {i + 1:04d}"
         code = f"CDCS-{i + 1:04d}"
         rows.append((uid, code, name, fold(name), parent, f"{path}{uid}/", depth, now, now))
         if depth == 2:
-            last_in[district] = (uid, f"{path}{uid}/")
-    return rows, [r[0] for r in rows[1 + DISTRICTS :]]
+            last_in[branch] = (uid, f"{path}{uid}/")
+    return rows, [r[0] for r in rows[1 + BRANCHES :]]
 
 
 def batches(members: int, base_units: list[int], now: datetime) -> Iterator[Tables]:
@@ -329,7 +329,7 @@ def stats_timings(url: str) -> dict[str, Any]:
         stats.refresh(s, campaign, root, utcnow())
         s.commit()
         out["refresh_s"] = time.perf_counter() - started
-        for label, code in (("root", ROOT_CODE), ("district", DISTRICT_CODE)):
+        for label, code in (("root", ROOT_CODE), ("branch", BRANCH_CODE)):
             unit = s.exec(select(Unit).where(Unit.code == code)).one()
             tree = stats.tree(s, campaign, unit)
             out[label] = {
@@ -492,8 +492,8 @@ def verdict(ok: bool) -> str:
 
 def measure(url: str) -> list[tuple[str, str]]:
     timings = stats_timings(url)
-    report = report_timing(url, DISTRICT_CODE)
-    root, district = timings["root"], timings["district"]
+    report = report_timing(url, BRANCH_CODE)
+    root, branch = timings["root"], timings["branch"]
     source = {True: "from the tally", False: "counted live"}
     return [
         (
@@ -503,19 +503,19 @@ def measure(url: str) -> list[tuple[str, str]]:
             f"[{verdict(statistics.median(root['thongke_ms']) < 300)} goal < 300 ms]",
         ),
         (
-            f"/thongke district {DISTRICT_CODE} ({district['members']:,} members, "
-            f"{district['units']} units), {source[district['tallied']]}",
-            ms(district["thongke_ms"]),
+            f"/thongke branch {BRANCH_CODE} ({branch['members']:,} members, "
+            f"{branch['units']} units), {source[branch['tallied']]}",
+            ms(branch["thongke_ms"]),
         ),
         (
             "tally refresh, whole tree (the scheduler, every 5 min)",
             f"{timings['refresh_s']:.2f} s",
         ),
         ("stats.tree root counted live (/baocao, small scopes)", ms(root["ms"])),
-        (f"stats.tree district {DISTRICT_CODE} counted live", ms(district["ms"])),
+        (f"stats.tree branch {BRANCH_CODE} counted live", ms(branch["ms"])),
         ("stats.tree, everything (admin) counted live", ms(timings["all"]["ms"])),
         (
-            f"/baocao {DISTRICT_CODE}: XLSX + DOCX ({report['members']:,} member rows)",
+            f"/baocao {BRANCH_CODE}: XLSX + DOCX ({report['members']:,} member rows)",
             f"build {report['build_s']:.2f} s, process {report['wall_s']:.2f} s "
             f"[{verdict(report['wall_s'] < 10)} goal < 10 s]; peak RSS {report['peak_rss_mb']} MB "
             f"({report['rss_before_build_mb']} MB resident before it) "
