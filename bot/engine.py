@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # INSERT ... ON CONFLICT DO NOTHING, by database
 _UPSERT: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_PROCESSED = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+_STATES = ConversationState.__table__  # type: ignore[attr-defined]
 
 CANCEL_COMMAND = "huy"
 HELP_COMMAND = "trogiup"
@@ -197,19 +199,19 @@ class Engine:
     def _claim(self, session: Session, incoming: Incoming) -> bool:
         """Mark the update as processed; False when it already was (a replay). One INSERT that
         skips a duplicate rather than failing on it (no exception, no rollback)."""
-        values = {
-            "platform": incoming.platform,
-            "update_id": incoming.update_id,
-            "processed_at": utcnow(),
-        }
+        platform, update_id, now = incoming.platform, incoming.update_id, utcnow()
         dialect = self.db.dialect.name
         if dialect in _UPSERT:
-            table = ProcessedUpdate.__table__
-            stmt = _UPSERT[dialect](table).values(**values).on_conflict_do_nothing()
+            table = _PROCESSED
+            stmt = (
+                _UPSERT[dialect](table)
+                .values(platform=platform, update_id=update_id, processed_at=now)
+                .on_conflict_do_nothing()
+            )
             # rowcount is not reliable here (-1 through psycopg); the returned key is
             claimed = session.connection().execute(stmt.returning(table.c.update_id))
             return claimed.first() is not None
-        session.add(ProcessedUpdate(**values))
+        session.add(ProcessedUpdate(platform=platform, update_id=update_id, processed_at=now))
         try:
             session.flush()
         except IntegrityError:
@@ -247,7 +249,7 @@ class Engine:
             except IntegrityError:
                 raise StateConflict() from None
             return new_version
-        table = ConversationState.__table__  # the table, not the ORM: nothing to synchronise
+        table = _STATES  # the table, not the ORM: nothing to synchronise
         result = session.connection().execute(
             update(table)
             .where(table.c.id == row.id, table.c.version == row.version)
