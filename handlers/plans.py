@@ -13,8 +13,9 @@ from bot.models import RoleName, Unit
 from bot.services import plandrafts, plans
 from bot.services.permissions import Actor, plan_roots
 from bot.services.plans import PlanError, StoredPlan
+from bot.texts import Raw
 from bot.timefmt import fmt_date
-from handlers.planform import begin_form, router, summary_lines, today
+from handlers.planform import begin_form, old_topic, router, summary_lines, today, topic_years
 
 ROOT = "root"
 TREE = "tree"
@@ -104,6 +105,7 @@ def _tree(ctx: Context, root: Unit) -> None:
                 year=plan.year,
                 id=plan.id,
                 topic=_topic(ctx, plan.campaign.topic),
+                old=_old_mark(ctx, plan),
                 deadline=fmt_date(rule.submit_before) if rule else "—",
                 status=_status(ctx, plan, current_id, day),
             )
@@ -123,6 +125,14 @@ def _tree(ctx: Context, root: Unit) -> None:
 def _topic(ctx: Context, topic_id: str) -> str:
     topic = ctx.catalog.topics.get(topic_id)
     return topic.short_title if topic is not None else topic_id
+
+
+def _old_mark(ctx: Context, plan: StoredPlan) -> Raw:
+    """The mark after a topic of earlier years, as the form and the summary show it."""
+    topic_id = plan.campaign.topic
+    if not old_topic(ctx, {"topic": topic_id, "year": plan.year}):
+        return Raw("")
+    return ctx.t.raw("plans.topic_old_mark", years=topic_years(ctx, topic_id))
 
 
 def _new(ctx: Context, root: Unit, year: int) -> None:

@@ -163,6 +163,9 @@ def test_next_years_plan_with_every_prompt_and_a_second_process(kapp, settings, 
     assert row.pledge is not None and row.pledge["submit_before"] == "2027-04-15"
     assert row.pledge["late_allowed"] is False and row.starts_on == date(2027, 1, 1)
     assert [a.actor for a in audit] == ["memory:admin"]
+    admin.say("/kehoach")  # the list says it too, as the form and the summary did
+    assert "Năm 2027 (demo-2027): chuyên đề “7 dám” (chuyên đề của năm 2024)," in admin.last_text()
+    admin.say("/huy")
 
     # used at once where it was made, without a restart
     here = MemoryChat(kapp.engine, "m2")
@@ -312,7 +315,7 @@ def test_report_deadlines_copied_from_a_preset_are_checked(kapp, clock) -> None:
     admin.say("/kehoach")
     admin.press("LĐLĐ tỉnh X")
     admin.press("Tạo kế hoạch năm 2026")
-    admin.press("✅")
+    admin.press("Kết luận 01-KL/TW")  # a topic of 2021–2026: of this plan's year
     admin.press("Xong")
     admin.press("Giữ")  # 10/04/2026: already passed
     assert "Hạn nộp 10/04/2026 không sau hôm nay (20/11/2026)" in admin.last_text()
@@ -351,3 +354,8 @@ def test_report_deadlines_copied_from_a_preset_are_checked(kapp, clock) -> None:
     assert row is not None and [(r["name"], r["due"]) for r in row.reports] == [
         (year, "2026-12-15")
     ]
+    admin.say("/kehoach")
+    admin.press("LĐLĐ tỉnh X")
+    assert "Năm 2026 (tinh-x-2026): chuyên đề “Kết luận 01-KL/TW (2021–2026)”, nộp" in (
+        admin.last_text()
+    )  # a topic of the plan's year: no mark
