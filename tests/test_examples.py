@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import docx
 import pytest
@@ -18,7 +18,10 @@ from bot.channels.memory import MemoryChat
 from bot.messages import Choices, Document, Photo
 from bot.models import AuditLog, Broadcast, Member
 from bot.models_year import GoodExample, GoodModel
+from scheduler.delivery import DeliveryWorker
+from scheduler.jobs import Planner
 from tests.helpers import Clock, add_member, make_officer
+from tests.test_scheduler import MemorySender
 
 NOW = datetime(2026, 4, 20, 2, 0, tzinfo=UTC)
 OFFICER = "801"
@@ -223,6 +226,50 @@ def test_an_approved_example_goes_out_as_an_announcement(eapp, officer, chats) -
         logged = s.exec(select(AuditLog).where(AuditLog.action == "broadcast")).one()
     assert STORY in sent.text and "Cô Lan" in sent.text and sent.photo == PHOTO
     assert logged.detail["broadcast"] == sent.id
+
+
+async def test_a_post_carries_three_and_none_without_consent(eapp, officer, chats) -> None:  # type: ignore[no-untyped-def]
+    """Five approved in the tree, the latest of them without the person's consent: the 19/5 post
+    carries the three latest of those who agreed, and never the one who did not."""
+    teller = chats("851")
+    add_member(eapp, "Người Kể", "CDCS-MN-HM", "851")
+    told = [
+        ("Cô Một", "Cô Một kèm miễn phí các cháu khó khăn mỗi tối thứ Bảy suốt năm học."),
+        ("Bác Hai", "Bác Hai sửa lại hàng rào trường trong ngày nghỉ, không nhận tiền công."),
+        ("Chị Ba", "Chị Ba vận động phụ huynh góp được hai trăm đầu sách cho thư viện."),
+        ("Anh Tư", "Anh Tư hiến máu tình nguyện lần thứ mười hai, được tỉnh tặng bằng khen."),
+    ]
+    for person, story in told:
+        tell(teller, person, story, consent=True)
+    hidden = ("Cô Năm", "Cô Năm nhận nuôi hai cháu mồ côi trong trường từ ba năm nay.")
+    tell(teller, *hidden, consent=False)  # told last: the latest approved
+    officer.say("/duyet")
+    for _ in range(5):
+        officer.press("Duyệt")
+    assert "Đã xem hết" in officer.last_text()
+    assert [r.status for r in rows(eapp)] == ["approved"] * 5
+
+    clock = Clock(NOW)
+    sender = MemorySender()
+    planner = Planner(eapp.db, eapp.content, eapp.settings, platforms={"memory"})
+
+    async def no_wait(seconds: float) -> None:
+        clock.now += timedelta(seconds=seconds)
+
+    worker = DeliveryWorker(
+        eapp.db, sender, texts=eapp.content.texts, rate_per_second=1000, clock=clock, sleep=no_wait
+    )
+    event = next(e for e in eapp.content.calendar.events if (e.day, e.month) == (19, 5))
+    clock.now = event.occurrence(2026, eapp.settings.tz) + timedelta(minutes=5)
+    planner.tick(clock.now)
+    await worker.drain()
+
+    (post,) = [t for t in sender.to("851") if "Ngày sinh Chủ tịch Hồ Chí Minh" in t]
+    assert "Gương người tốt, việc tốt trong đơn vị" in post
+    featured = [person for person, _ in told if person in post]
+    assert featured == ["Bác Hai", "Chị Ba", "Anh Tư"]  # three, the latest who agreed
+    assert post.count("• <b>") == 3
+    assert hidden[0] not in post and hidden[1] not in post  # never without consent
 
 
 def test_good_models_are_recorded_and_removed(eapp, officer, chats) -> None:  # type: ignore[no-untyped-def]
