@@ -315,6 +315,82 @@ def test_good_models_are_recorded_and_removed(eapp, officer, chats) -> None:  # 
         assert s.exec(select(AuditLog).where(AuditLog.action == "model_delete")).one()
 
 
+def record_model(officer: MemoryChat, name: str) -> None:
+    """Record a new model the straight way, for the officer's own unit."""
+    officer.say("/guongtot")
+    officer.press("Mô hình hay")
+    officer.press("Ghi một mô hình")
+    if "Mô hình của đơn vị nào?" in officer.last_text():
+        officer.press("✅ Chọn:")  # the officer's own unit, at the top of the walk
+    officer.say(name)
+    officer.say("Mỗi lớp một góc sách, phụ huynh góp sách, giáo viên kể chuyện Bác hằng tuần.")
+    officer.say("120 đầu sách; 100% lớp có góc sách; trẻ thuộc 10 câu chuyện về Bác.")
+    officer.press("Mô hình mới")
+    officer.press("Chưa có, bỏ qua")
+    officer.press("Lưu mô hình")
+    assert "Đã lưu mô hình" in officer.last_text(), officer.last_text()
+
+
+def test_another_subtree_never_records_lists_or_sees_them(eapp, officer, chats) -> None:  # type: ignore[no-untyped-def]
+    """The officer of the industrial zones' union neither records a model for the kindergarten
+    (by its code, a search or a walk up the tree), nor lists its models, nor sees its approved
+    examples; the branch above the kindergarten sees them."""
+    teller = chats("861")
+    add_member(eapp, "Người Kể", "CDCS-MN-HM", "861")
+    tell(teller, "Cô Lan", STORY, consent=True)
+    officer.say("/duyet")
+    officer.press("Duyệt")
+    record_model(officer, "Tủ sách “Bác Hồ với thiếu nhi”")
+
+    add_member(eapp, "Cán Bộ Khu Công Nghiệp", "CD-KCN", "862", group="can_bo_cong_doan")
+    make_officer(eapp, "862", "CD-KCN")
+    other = chats("862")
+    other.say("/guongtot")
+    other.press("Gương đã duyệt")
+    assert "Chưa có gương tốt nào được duyệt trong các đơn vị của bạn" in other.last_text()
+    assert "Cô Lan" not in other.last_text()
+
+    other.say("/guongtot")
+    other.press("Mô hình hay")
+    assert "(0 mô hình)" in other.last_text() and "Tủ sách" not in other.last_text()
+    other.press("Ghi một mô hình")
+    outside = "⛔ CĐCS Trường Mầm non Hoa Mai nằm ngoài phạm vi bạn phụ trách"
+    other.say("CDCS-MN-HM")  # the code, as an invitation gives it
+    assert outside in other.last_text()
+    other.say("Hoa Mai")  # a search finds it, choosing it is refused
+    other.press("Mầm non Hoa Mai")
+    assert outside in other.last_text()
+    other.press("Quay lại")  # up to the province, then down the other branch
+    other.press("Công đoàn ngành Giáo dục")
+    other.press("Mầm non Hoa Mai")
+    assert outside in other.last_text()
+    assert "Tên mô hình" not in other.last_text()  # never asked for its details
+    other.say("/huy")
+    record_model(other, "Tổ công nhân tự quản nhà trọ")  # its own, in its own subtree
+
+    officer.say("/guongtot")
+    officer.press("Mô hình hay")
+    listing = officer.last_text()
+    assert "(1 mô hình)" in listing and "Tủ sách" in listing and "nhà trọ" not in listing
+    officer.press("Xong")
+    with Session(eapp.db) as s:
+        models = s.exec(select(GoodModel).order_by(GoodModel.id)).all()  # type: ignore[arg-type]
+    assert [m.name for m in models] == [
+        "Tủ sách “Bác Hồ với thiếu nhi”",
+        "Tổ công nhân tự quản nhà trọ",
+    ]
+
+    branch = chats("863")  # the branch above the kindergarten sees its records, not the zone's
+    add_member(eapp, "Cán Bộ Ngành", "CD-NGANH-GD", "863", group="can_bo_cong_doan")
+    make_officer(eapp, "863", "CD-NGANH-GD")
+    branch.say("/guongtot")
+    branch.press("Gương đã duyệt")
+    assert "Cô Lan" in branch.last_text()
+    branch.say("/guongtot")
+    branch.press("Mô hình hay")
+    assert "Tủ sách" in branch.last_text() and "nhà trọ" not in branch.last_text()
+
+
 def test_examples_are_in_the_export_and_leave_with_the_member(eapp, officer, chats) -> None:  # type: ignore[no-untyped-def]
     teller = chats("851")
     mid = add_member(eapp, "Người Kể", "CDCS-MN-HM", "851")
