@@ -176,6 +176,7 @@ def plan_new(
                 made = made.model_copy(update={"topic": topic.strip()})
             if deadline is not None:
                 made = plandrafts.with_deadline(made, deadline)
+            made, dropped = plandrafts.without_past_reports(made, today)
             plandrafts.check(made, catalog, today=today)
             stored = plans.create(session, made, by="cli", now=moment)
         except PlanError as exc:
@@ -183,6 +184,8 @@ def plan_new(
         status = "đang áp dụng" if stored.started(today) else "chưa bắt đầu"
         lines = _describe(built, stored, status, unit.name)
     typer.echo(f"Đã tạo kế hoạch {stored.id}.")
+    if dropped:
+        typer.echo(f"Không đưa vào kế hoạch các hạn báo cáo đã qua: {'; '.join(dropped)}.")
     for line in lines:
         typer.echo(line)
 

@@ -10,6 +10,8 @@ from typing import Any
 from bot.campaign import QuizRule
 from bot.flow import Context
 from bot.messages import Option, to_plain
+from bot.services import plandrafts
+from bot.services.plans import PlanError
 from bot.timefmt import fmt_date
 from handlers.planform import (
     ASKERS,
@@ -264,6 +266,15 @@ def on_reports(ctx: Context) -> None:
     choice = ctx.choice or ""
     reports = form_of(ctx)["reports"]
     if choice == "done":
+        form = form_of(ctx)
+        due = [(r["name"], date.fromisoformat(r["due"])) for r in reports]
+        starts = day_of(form["starts_on"]) or date(int(form["year"]), 1, 1)
+        try:
+            plandrafts.check_reports(due, starts=starts, today=today(ctx))
+        except PlanError as exc:  # a deadline copied from last year, already passed
+            ctx.say(exc.key, **exc.values)
+            _ask_reports(ctx)
+            return
         next_field(ctx, REPORTS)
         return
     index = int(choice[2:]) if choice.startswith("r:") and choice[2:].isdigit() else -1

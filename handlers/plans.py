@@ -1,7 +1,7 @@
 """/kehoach: the yearly plans (kế hoạch) of my trees, by year; next year's made by copying the
 last one with every date moved a year and each field confirmed (handlers/planform.py); a plan
 that has not started edited; a plan ended. For admins and officers of a whole tree. A tree with
-no plan at all goes straight to making this year's."""
+no plan at all goes straight to making one: this year's, or (from 1/11) the year chosen."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from bot.models import RoleName, Unit
 from bot.services import plandrafts, plans
 from bot.services.permissions import Actor, plan_roots
 from bot.services.plans import PlanError, StoredPlan
+from bot.texts import Raw
 from bot.timefmt import fmt_date
-from handlers.planform import begin_form, router, summary_lines, today
+from handlers.planform import begin_form, old_topic, router, summary_lines, today, topic_years
 
 ROOT = "root"
 TREE = "tree"
+FIRST = "first"
 END = "end"
 
 SHOWN = 3  # the newest plans get buttons (view, edit, end); older ones are listed only
@@ -82,9 +84,15 @@ def _tree(ctx: Context, root: Unit) -> None:
     day = today(ctx)
     mine = plans.of_root(ctx.session, root.code)
     years = years_to_make(mine, day)
-    if not mine and years:  # a fresh deployment: straight to making this year's plan
+    if not mine and len(years) == 1:  # a fresh deployment: straight to making its plan
         ctx.say("plans.first_plan", unit=root.name, year=years[0])
         _new(ctx, root, years[0])
+        return
+    if not mine and years:  # late in the year: this year's, or already next year's
+        ctx.begin(router.name, FIRST, {"root": root.id})
+        options = [Option(ctx.t("plans.make", year=y), f"new:{y}") for y in years]
+        text = ctx.t("plans.first_pick", unit=root.name, year=day.year, next=day.year + 1)
+        ctx.ask(text, options, typed_numbers=False)  # "2027" typed is a year, not option 2027
         return
     now_plan = plans.current(ctx.session, root.code, now=ctx.now, tz=ctx.settings.tz)
     current_id = now_plan.id if now_plan is not None and now_plan.root_unit == root.code else None
@@ -97,6 +105,7 @@ def _tree(ctx: Context, root: Unit) -> None:
                 year=plan.year,
                 id=plan.id,
                 topic=_topic(ctx, plan.campaign.topic),
+                old=_old_mark(ctx, plan),
                 deadline=fmt_date(rule.submit_before) if rule else "—",
                 status=_status(ctx, plan, current_id, day),
             )
@@ -116,6 +125,14 @@ def _tree(ctx: Context, root: Unit) -> None:
 def _topic(ctx: Context, topic_id: str) -> str:
     topic = ctx.catalog.topics.get(topic_id)
     return topic.short_title if topic is not None else topic_id
+
+
+def _old_mark(ctx: Context, plan: StoredPlan) -> Raw:
+    """The mark after a topic of earlier years, as the form and the summary show it."""
+    topic_id = plan.campaign.topic
+    if not old_topic(ctx, {"topic": topic_id, "year": plan.year}):
+        return Raw("")
+    return ctx.t.raw("plans.topic_old_mark", years=topic_years(ctx, topic_id))
 
 
 def _new(ctx: Context, root: Unit, year: int) -> None:
@@ -170,6 +187,27 @@ def on_tree(ctx: Context) -> None:
     else:
         ctx.say("plans.need_choice")
         _tree(ctx, root)
+
+
+@router.step(FIRST)
+def on_first(ctx: Context) -> None:
+    """The year of a tree's first plan: a button, or the year typed."""
+    root = _root(ctx, ctx.data.get("root"))
+    if root is None:
+        ctx.finish()
+        ctx.say("plans.not_yours")
+        return
+    choice = ctx.choice or ""
+    typed = choice.removeprefix("new:") if choice else ctx.text.strip()
+    years = years_to_make(plans.of_root(ctx.session, root.code), today(ctx))
+    if typed.isdigit() and int(typed) in years:
+        _new(ctx, root, int(typed))
+        return
+    if choice or not typed.isdigit():
+        ctx.say("plans.need_choice")
+    else:
+        ctx.say("plans.first_year", year=typed[:6], years=" hoặc ".join(map(str, years)))
+    _tree(ctx, root)  # asks again, or (someone made a plan meanwhile) lists it
 
 
 @router.step(END)

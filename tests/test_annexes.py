@@ -195,14 +195,16 @@ def test_every_annex_row_holds_the_year_and_the_totals_add_up(yapp, year) -> Non
     assert rows == {
         "Hội nghị cán bộ công đoàn chủ chốt cấp trên trực tiếp cơ sở": [0, 0, 0, 0],
         "Hội nghị cán bộ Công đoàn chủ chốt cấp cơ sở": [1, 9, 2, pytest.approx(2 / 3)],
-        "Hội nghị dành cho đoàn viên, CNVCLĐ": [1, 12, 3, 1.0],  # 3 of the 3 party members
+        "Hội nghị dành cho đoàn viên, CNVCLĐ": [1, 12, 3, 1.0],  # 3 of the 3 on the bot
         "Học tập chuyên đề qua Trợ lý Công đoàn (chatbot)": [None, 0, 0, 0],
         "Tổng số": [2, 21, 5, None],
     }
     parts = [v for k, v in rows.items() if k != "Tổng số"]
     for column in range(3):
         assert sum(v[column] or 0 for v in parts) == rows["Tổng số"][column]
-    assert annex1["B13"].value == 3  # the unit's party members, the rates' denominator
+    assert annex1["E5"].value == "Tỷ lệ (trên Trợ lý)"  # no real count: said so
+    assert [annex1["A13"].value, annex1["B13"].value] == ["Tổng số đảng viên thực tế", "chưa có"]
+    assert annex1["B14"].value == 3  # the unit's party members on the bot, the rates' denominator
 
     assert block_values(wb["Phụ lục 3"], 5) == [
         [1, CONTENT, "Đang thực hiện"],
@@ -277,6 +279,41 @@ def test_every_annex_row_holds_the_year_and_the_totals_add_up(yapp, year) -> Non
     assert "12/13 đoàn viên đã học (92,3%)" in body and "12 người dự hội nghị" in body
     assert "2 vấn đề bức xúc, nổi cộm, đã giải quyết dứt điểm 1 (50,0%" in body
     assert f"+ {MODEL}" in body and "ghi nhận 2 gương người tốt, việc tốt trong năm 2026" in body
+
+
+def test_the_party_rate_is_against_the_real_party_members(yapp, year) -> None:  # type: ignore[no-untyped-def]
+    """3 party members on the bot checked in, the unit has 35: Phụ lục 1 says 3/35, not 3/3."""
+    officer = year["officer"]
+    officer.say("/thongke")
+    officer.press("Số đoàn viên thực tế")
+    officer.say("400 35")
+    assert "400 (đảng viên: 35)" in officer.last_text()
+    officer.say("/baocao")
+    xlsx, outline = documents(officer)
+
+    annex1 = openpyxl.load_workbook(io.BytesIO(xlsx.data))["Phụ lục 1"]
+    rows = {r[0]: r[1:] for r in block_values(annex1, 6)[:4]}
+    assert rows["Hội nghị dành cho đoàn viên, CNVCLĐ"] == [1, 12, 3, pytest.approx(3 / 35)]
+    assert rows["Hội nghị cán bộ Công đoàn chủ chốt cấp cơ sở"] == [1, 9, 2, pytest.approx(2 / 35)]
+    assert annex1["E5"].value == "Tỷ lệ (so với số đảng viên thực tế)"
+    assert [annex1["A13"].value, annex1["B13"].value] == ["Tổng số đảng viên thực tế", 35]
+    assert [annex1["A14"].value, annex1["B14"].value] == [
+        "Đảng viên đã tham gia trên Trợ lý Công đoàn",
+        3,
+    ]
+
+    opened = docx.Document(io.BytesIO(outline.data))
+    table = next(t for t in opened.tables if t.cell(0, 0).text == "Hình thức học tập")
+    assert table.cell(1, 4).text == "Tỷ lệ (so với số đảng viên thực tế)"
+    assert [c.text for c in table.rows[4].cells] == [
+        "Hội nghị dành cho đoàn viên, CNVCLĐ", "1", "12", "3", "8,6%",
+    ]  # fmt: skip
+    lines = [p.text for p in opened.paragraphs]
+    party = "Tổng số đảng viên thực tế: 35 · Đảng viên đã tham gia trên Trợ lý Công đoàn: 3"
+    assert party in lines
+    assert not any("100,0%" in c.text for row in table.rows for c in row.cells)
+    body = "\n".join(lines)
+    assert "3 đảng viên tham gia trên Trợ lý" in body and "0/35 (0,0%) so với số đảng viên" in body
 
 
 def test_the_report_reads_as_a_document_to_send_up(yapp, year) -> None:  # type: ignore[no-untyped-def]

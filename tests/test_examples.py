@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import docx
 import pytest
@@ -18,7 +18,10 @@ from bot.channels.memory import MemoryChat
 from bot.messages import Choices, Document, Photo
 from bot.models import AuditLog, Broadcast, Member
 from bot.models_year import GoodExample, GoodModel
+from scheduler.delivery import DeliveryWorker
+from scheduler.jobs import Planner
 from tests.helpers import Clock, add_member, make_officer
+from tests.test_scheduler import MemorySender
 
 NOW = datetime(2026, 4, 20, 2, 0, tzinfo=UTC)
 OFFICER = "801"
@@ -225,6 +228,50 @@ def test_an_approved_example_goes_out_as_an_announcement(eapp, officer, chats) -
     assert logged.detail["broadcast"] == sent.id
 
 
+async def test_a_post_carries_three_and_none_without_consent(eapp, officer, chats) -> None:  # type: ignore[no-untyped-def]
+    """Five approved in the tree, the latest of them without the person's consent: the 19/5 post
+    carries the three latest of those who agreed, and never the one who did not."""
+    teller = chats("851")
+    add_member(eapp, "Người Kể", "CDCS-MN-HM", "851")
+    told = [
+        ("Cô Một", "Cô Một kèm miễn phí các cháu khó khăn mỗi tối thứ Bảy suốt năm học."),
+        ("Bác Hai", "Bác Hai sửa lại hàng rào trường trong ngày nghỉ, không nhận tiền công."),
+        ("Chị Ba", "Chị Ba vận động phụ huynh góp được hai trăm đầu sách cho thư viện."),
+        ("Anh Tư", "Anh Tư hiến máu tình nguyện lần thứ mười hai, được tỉnh tặng bằng khen."),
+    ]
+    for person, story in told:
+        tell(teller, person, story, consent=True)
+    hidden = ("Cô Năm", "Cô Năm nhận nuôi hai cháu mồ côi trong trường từ ba năm nay.")
+    tell(teller, *hidden, consent=False)  # told last: the latest approved
+    officer.say("/duyet")
+    for _ in range(5):
+        officer.press("Duyệt")
+    assert "Đã xem hết" in officer.last_text()
+    assert [r.status for r in rows(eapp)] == ["approved"] * 5
+
+    clock = Clock(NOW)
+    sender = MemorySender()
+    planner = Planner(eapp.db, eapp.content, eapp.settings, platforms={"memory"})
+
+    async def no_wait(seconds: float) -> None:
+        clock.now += timedelta(seconds=seconds)
+
+    worker = DeliveryWorker(
+        eapp.db, sender, texts=eapp.content.texts, rate_per_second=1000, clock=clock, sleep=no_wait
+    )
+    event = next(e for e in eapp.content.calendar.events if (e.day, e.month) == (19, 5))
+    clock.now = event.occurrence(2026, eapp.settings.tz) + timedelta(minutes=5)
+    planner.tick(clock.now)
+    await worker.drain()
+
+    (post,) = [t for t in sender.to("851") if "Ngày sinh Chủ tịch Hồ Chí Minh" in t]
+    assert "Gương người tốt, việc tốt trong đơn vị" in post
+    featured = [person for person, _ in told if person in post]
+    assert featured == ["Bác Hai", "Chị Ba", "Anh Tư"]  # three, the latest who agreed
+    assert post.count("• <b>") == 3
+    assert hidden[0] not in post and hidden[1] not in post  # never without consent
+
+
 def test_good_models_are_recorded_and_removed(eapp, officer, chats) -> None:  # type: ignore[no-untyped-def]
     officer.say("/guongtot")
     officer.press("Mô hình hay")
@@ -266,6 +313,82 @@ def test_good_models_are_recorded_and_removed(eapp, officer, chats) -> None:  # 
     with Session(eapp.db) as s:
         assert len(s.exec(select(GoodModel)).all()) == 1
         assert s.exec(select(AuditLog).where(AuditLog.action == "model_delete")).one()
+
+
+def record_model(officer: MemoryChat, name: str) -> None:
+    """Record a new model the straight way, for the officer's own unit."""
+    officer.say("/guongtot")
+    officer.press("Mô hình hay")
+    officer.press("Ghi một mô hình")
+    if "Mô hình của đơn vị nào?" in officer.last_text():
+        officer.press("✅ Chọn:")  # the officer's own unit, at the top of the walk
+    officer.say(name)
+    officer.say("Mỗi lớp một góc sách, phụ huynh góp sách, giáo viên kể chuyện Bác hằng tuần.")
+    officer.say("120 đầu sách; 100% lớp có góc sách; trẻ thuộc 10 câu chuyện về Bác.")
+    officer.press("Mô hình mới")
+    officer.press("Chưa có, bỏ qua")
+    officer.press("Lưu mô hình")
+    assert "Đã lưu mô hình" in officer.last_text(), officer.last_text()
+
+
+def test_another_subtree_never_records_lists_or_sees_them(eapp, officer, chats) -> None:  # type: ignore[no-untyped-def]
+    """The officer of the industrial zones' union neither records a model for the kindergarten
+    (by its code, a search or a walk up the tree), nor lists its models, nor sees its approved
+    examples; the branch above the kindergarten sees them."""
+    teller = chats("861")
+    add_member(eapp, "Người Kể", "CDCS-MN-HM", "861")
+    tell(teller, "Cô Lan", STORY, consent=True)
+    officer.say("/duyet")
+    officer.press("Duyệt")
+    record_model(officer, "Tủ sách “Bác Hồ với thiếu nhi”")
+
+    add_member(eapp, "Cán Bộ Khu Công Nghiệp", "CD-KCN", "862", group="can_bo_cong_doan")
+    make_officer(eapp, "862", "CD-KCN")
+    other = chats("862")
+    other.say("/guongtot")
+    other.press("Gương đã duyệt")
+    assert "Chưa có gương tốt nào được duyệt trong các đơn vị của bạn" in other.last_text()
+    assert "Cô Lan" not in other.last_text()
+
+    other.say("/guongtot")
+    other.press("Mô hình hay")
+    assert "(0 mô hình)" in other.last_text() and "Tủ sách" not in other.last_text()
+    other.press("Ghi một mô hình")
+    outside = "⛔ CĐCS Trường Mầm non Hoa Mai nằm ngoài phạm vi bạn phụ trách"
+    other.say("CDCS-MN-HM")  # the code, as an invitation gives it
+    assert outside in other.last_text()
+    other.say("Hoa Mai")  # a search finds it, choosing it is refused
+    other.press("Mầm non Hoa Mai")
+    assert outside in other.last_text()
+    other.press("Quay lại")  # up to the province, then down the other branch
+    other.press("Công đoàn ngành Giáo dục")
+    other.press("Mầm non Hoa Mai")
+    assert outside in other.last_text()
+    assert "Tên mô hình" not in other.last_text()  # never asked for its details
+    other.say("/huy")
+    record_model(other, "Tổ công nhân tự quản nhà trọ")  # its own, in its own subtree
+
+    officer.say("/guongtot")
+    officer.press("Mô hình hay")
+    listing = officer.last_text()
+    assert "(1 mô hình)" in listing and "Tủ sách" in listing and "nhà trọ" not in listing
+    officer.press("Xong")
+    with Session(eapp.db) as s:
+        models = s.exec(select(GoodModel).order_by(GoodModel.id)).all()  # type: ignore[arg-type]
+    assert [m.name for m in models] == [
+        "Tủ sách “Bác Hồ với thiếu nhi”",
+        "Tổ công nhân tự quản nhà trọ",
+    ]
+
+    branch = chats("863")  # the branch above the kindergarten sees its records, not the zone's
+    add_member(eapp, "Cán Bộ Ngành", "CD-NGANH-GD", "863", group="can_bo_cong_doan")
+    make_officer(eapp, "863", "CD-NGANH-GD")
+    branch.say("/guongtot")
+    branch.press("Gương đã duyệt")
+    assert "Cô Lan" in branch.last_text()
+    branch.say("/guongtot")
+    branch.press("Mô hình hay")
+    assert "Tủ sách" in branch.last_text() and "nhà trọ" not in branch.last_text()
 
 
 def test_examples_are_in_the_export_and_leave_with_the_member(eapp, officer, chats) -> None:  # type: ignore[no-untyped-def]

@@ -163,6 +163,9 @@ def test_next_years_plan_with_every_prompt_and_a_second_process(kapp, settings, 
     assert row.pledge is not None and row.pledge["submit_before"] == "2027-04-15"
     assert row.pledge["late_allowed"] is False and row.starts_on == date(2027, 1, 1)
     assert [a.actor for a in audit] == ["memory:admin"]
+    admin.say("/kehoach")  # the list says it too, as the form and the summary did
+    assert "Năm 2027 (demo-2027): chuyên đề “7 dám” (chuyên đề của năm 2024)," in admin.last_text()
+    admin.say("/huy")
 
     # used at once where it was made, without a restart
     here = MemoryChat(kapp.engine, "m2")
@@ -244,14 +247,19 @@ def test_who_may_make_plans(kapp, chat) -> None:  # type: ignore[no-untyped-def]
     assert "Kế hoạch học tập và làm theo – LĐLĐ tỉnh Mẫu" in province.last_text()
 
 
-def test_a_fresh_tree_is_guided_to_its_first_plan(kapp, clock) -> None:  # type: ignore[no-untyped-def]
-    with Session(kapp.db) as s:  # a tree of its own next to the demo one, without any plan
+def fresh_tree(kapp) -> None:  # type: ignore[no-untyped-def]
+    """A tree of its own next to the demo one, without any plan."""
+    with Session(kapp.db) as s:
         s.add(Unit(code="TINH-X", name="LĐLĐ tỉnh X", search_name="ldld tinh x", path=""))
         s.commit()
         unit = s.exec(select(Unit).where(Unit.code == "TINH-X")).one()
         unit.path = f"/{unit.id}/"
         s.add(unit)
         s.commit()
+
+
+def test_a_fresh_tree_is_guided_to_its_first_plan(kapp, clock) -> None:  # type: ignore[no-untyped-def]
+    fresh_tree(kapp)
     admin = MemoryChat(kapp.engine, "admin")
     register(admin, name="Quản Trị Viên", unit="Trung tâm Y tế")
     assert "LĐLĐ tỉnh X chưa có kế hoạch năm 2027" in admin.last_text()
@@ -268,3 +276,86 @@ def test_a_fresh_tree_is_guided_to_its_first_plan(kapp, clock) -> None:  # type:
     admin.say("/start")
     assert "LĐLĐ tỉnh X chưa có kế hoạch" not in admin.last_text()
     assert "LĐLĐ tỉnh Mẫu chưa có kế hoạch năm 2027" in admin.last_text()
+
+
+def test_late_in_the_year_a_fresh_tree_chooses_the_year(kapp, clock) -> None:  # type: ignore[no-untyped-def]
+    """On 20/11 a tree with no plan may start with this year's or next year's: asked, not forced."""
+    clock.now = local(2026, 11, 20)
+    fresh_tree(kapp)
+    admin = MemoryChat(kapp.engine, "admin")
+    register(admin, name="Quản Trị Viên", unit="Trung tâm Y tế")
+    admin.say("/kehoach")
+    admin.press("LĐLĐ tỉnh X")
+    assert "LĐLĐ tỉnh X chưa có kế hoạch nào. Bạn tạo kế hoạch cho năm nào?" in admin.last_text()
+    assert labels(admin) == ["➕ Tạo kế hoạch năm 2026", "➕ Tạo kế hoạch năm 2027"]
+    assert "Mục 1/8" not in admin.last_text()  # nothing started behind the person's back
+    admin.say("2030")
+    assert "chỉ tạo được kế hoạch năm 2026 hoặc 2027" in admin.last_text()
+    assert labels(admin) == ["➕ Tạo kế hoạch năm 2026", "➕ Tạo kế hoạch năm 2027"]
+    admin.say("2027")  # the year typed, as people answer "which year?"
+    assert "Tạo kế hoạch năm 2027 từ kế hoạch mẫu có sẵn" in admin.last_text()
+    walk_keeping(admin)
+    admin.press("Lưu kế hoạch")
+    assert "Từ ngày 01/01/2027" in admin.last_text()
+
+    # the other choice, the same day: this year's, by its button
+    admin.say("/kehoach")
+    admin.press("LĐLĐ tỉnh X")
+    assert "Năm 2027 (tinh-x-2027)" in admin.last_text()
+    assert "Tạo kế hoạch năm 2026" in labels(admin)[0]  # still possible, from the list
+
+
+def test_report_deadlines_copied_from_a_preset_are_checked(kapp, clock) -> None:  # type: ignore[no-untyped-def]
+    """This year's plan made on 20/11: the presets' report deadlines (06/05, 11/11) have passed;
+    keeping them is refused with the reason, and each can be moved or left out."""
+    clock.now = local(2026, 11, 20)
+    fresh_tree(kapp)
+    admin = MemoryChat(kapp.engine, "admin")
+    register(admin, name="Quản Trị Viên", unit="Trung tâm Y tế")
+    admin.say("/kehoach")
+    admin.press("LĐLĐ tỉnh X")
+    admin.press("Tạo kế hoạch năm 2026")
+    admin.press("Kết luận 01-KL/TW")  # a topic of 2021–2026: of this plan's year
+    admin.press("Xong")
+    admin.press("Giữ")  # 10/04/2026: already passed
+    assert "Hạn nộp 10/04/2026 không sau hôm nay (20/11/2026)" in admin.last_text()
+    admin.say("01/12/2026")
+    admin.press("Có nhận")
+    admin.say("02/12/2026")  # the self-assessment opens after the new deadline
+    admin.press("Giữ")  # ... and closes 31/12/2026
+
+    assert "Mục 7/8. Hạn báo cáo của cán bộ" in admin.last_text()
+    six, year = "Báo cáo kết quả thực hiện 06 tháng", "Báo cáo kết quả thực hiện 01 năm"
+    admin.press("Giữ các hạn này")
+    text = admin.last_text()
+    assert f"Hạn báo cáo “{six}” (06/05/2026) không sau hôm nay (20/11/2026)" in text
+    assert "Mục 7/8" in text and "Mục 8/8" not in text  # asked again
+    admin.press("Sửa hạn báo cáo 1")
+    admin.say("20/12/2026")
+    admin.press("Giữ các hạn này")
+    assert f"Hạn báo cáo “{year}” (11/11/2026) không sau hôm nay" in admin.last_text()
+    admin.press("Sửa hạn báo cáo 2")
+    admin.say("15/12/2026")
+    admin.press("Giữ các hạn này")
+    assert f"“{year}” (15/12/2026) sớm hơn hạn của “{six}” (20/12/2026)" in admin.last_text()
+    admin.press("Sửa hạn báo cáo 1")
+    admin.press("Bỏ báo cáo này")
+    assert f"1. {year}: hạn 15/12/2026" in admin.last_text() and six not in admin.last_text()
+    admin.press("Giữ các hạn này")
+    assert "Mục 8/8. Ngày bắt đầu áp dụng" in admin.last_text()
+    admin.press("Giữ")
+    assert "7. Hạn báo cáo của cán bộ: Báo cáo kết quả thực hiện 01 năm 15/12/2026" in (
+        admin.last_text()
+    )
+    admin.press("Lưu kế hoạch")
+    assert "áp dụng ngay" in admin.last_text()
+    with Session(kapp.db) as s:
+        row = s.get(Plan, "tinh-x-2026")
+    assert row is not None and [(r["name"], r["due"]) for r in row.reports] == [
+        (year, "2026-12-15")
+    ]
+    admin.say("/kehoach")
+    admin.press("LĐLĐ tỉnh X")
+    assert "Năm 2026 (tinh-x-2026): chuyên đề “Kết luận 01-KL/TW (2021–2026)”, nộp" in (
+        admin.last_text()
+    )  # a topic of the plan's year: no mark

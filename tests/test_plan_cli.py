@@ -150,6 +150,23 @@ def test_a_year_is_made_once_and_options_are_used(cli_env, tmp_path) -> None:  #
     assert f"tinh-x-{YEAR}\tTINH-X\tnăm {YEAR}" in out and "chưa bắt đầu" in out
 
 
+def test_report_deadlines_already_passed_are_left_out(cli_env, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """This year's plan made on 20/11: the command line cannot ask for new report deadlines, so
+    those already passed are left out, and it says which."""
+    from bot import models
+
+    import_units(tmp_path)
+    monkeypatch.setattr(models, "utcnow", lambda: datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+    args = ("plan", "new", "--root", "TINH-X", "--year", "2026")
+    code, out = run_cli(*args, "--pledge-deadline", "2026-12-01")
+    assert code == 0, out
+    assert (
+        "Không đưa vào kế hoạch các hạn báo cáo đã qua: Báo cáo kết quả thực hiện 06 tháng "
+        "(06/05/2026); Báo cáo kết quả thực hiện 01 năm (11/11/2026)."
+    ) in out
+    assert "Hạn báo cáo: không có" in out
+
+
 def test_units_import_takes_real_counts(cli_env, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
     import_units(tmp_path)
     again = tmp_path / "again.csv"

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.app import build_app, ensure_demo_plan, load_demo_units
-from bot.campaign import Campaign, PledgeRule, QuizRule
+from bot.campaign import Campaign, PledgeRule, QuizRule, ReportDeadline
 from bot.db import make_engine
 from bot.models import AuditLog, Plan
 from bot.services import plandrafts, plans
@@ -184,6 +184,23 @@ def test_29_february_moves_to_28(app) -> None:  # type: ignore[no-untyped-def]
         ({"quizzes": [QuizRule(topic="thi-dua-yeu-nuoc-2024", questions=31)]}, "quiz_too_many"),
         ({"year": 2040}, "year_range"),
         ({"starts_on": date(2027, 4, 10)}, "starts_after_deadline"),
+        ({"reports": [ReportDeadline(name="06 tháng", due=date(2027, 1, 5))]}, "report_past"),
+        (
+            {
+                "starts_on": date(2027, 3, 1),
+                "reports": [ReportDeadline(name="Quý I", due=date(2027, 2, 28))],
+            },
+            "report_before_start",
+        ),
+        (
+            {
+                "reports": [
+                    ReportDeadline(name="01 năm", due=date(2027, 11, 11)),
+                    ReportDeadline(name="06 tháng", due=date(2027, 5, 6)),
+                ]
+            },
+            "reports_order",
+        ),
     ],
 )
 def test_a_new_plan_is_checked(app, change, key) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,8 @@
 """The turn of the year with a moving clock: 15/12/2026, 01/01/2027, 15/01/2027 and 01/11/2027,
 with and without a 2027 plan. What /dangky, /thi and /thongke show, and what the admins are
-reminded of, at each: last year's pledge is never shown as due, last year's self-assessment stays
-open until its window closes, and from 1/11 the admins hear weekly that next year's plan is
+reminded of, at each: last year's pledge is never shown as due nor reminded, last year's
+self-assessment stays open until its window closes, members are reminded of the pledge of the
+year's plan only, and from 1/11 (not before) the admins hear weekly that next year's plan is
 missing."""
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ class Scheduler:
         asyncio.run(self.worker.drain())
         return [t for t in self.sender.to("admin")[before:] if "chưa có kế hoạch năm" in t]
 
+    def pledge_reminders(self, member: str) -> list[str]:
+        """Every pledge reminder the member got so far."""
+        return [t for t in self.sender.to(member) if "nộp bản đăng ký" in t and "⏰" in t]
+
 
 @pytest.mark.parametrize("with_2027", [True, False], ids=["with-2027-plan", "without-2027-plan"])
 def test_the_turn_of_the_year(world, clock, with_2027: bool) -> None:  # type: ignore[no-untyped-def]
@@ -185,6 +190,30 @@ def test_the_turn_of_the_year(world, clock, with_2027: bool) -> None:  # type: i
     if not with_2027:
         assert "chưa có kế hoạch học tập và làm theo năm 2027" in an.last_text()
 
+    # 02/04/2027, 7 days before the last day of 2027's pledge: reminded of 2027's only; without
+    # a 2027 plan, of nothing (2026's deadline is long past and its year is over)
+    clock.now = local(2027, 4, 2, 8)
+    scheduler.run()
+    for member in ("an", "binh"):
+        got = scheduler.pledge_reminders(member)
+        assert not any("2026" in t for t in got), got
+        if with_2027:
+            assert len(got) == 1 and "Nhắc nộp bản đăng ký học tập và làm theo năm 2027" in got[0]
+            assert "hết ngày 09/04/2027" in got[0]
+        else:
+            assert got == []
+
+    # 31/10/2027, late in the evening: not yet a word about 2028
+    for hour in (9, 23):
+        clock.now = local(2027, 10, 31, hour)
+        reminded = scheduler.run()
+        assert not any("2028" in t for t in reminded), reminded
+        if with_2027:
+            assert reminded == []
+        else:  # this year's plan is still missing: that reminder goes on, weekly
+            assert len(reminded) == (1 if hour == 9 else 0)
+            assert all("chưa có kế hoạch năm 2027" in t for t in reminded)
+
     # 01/11/2027: next year's plan is due
     clock.now = local(2027, 11, 1)
     binh.say("/dangky")
@@ -202,3 +231,5 @@ def test_the_turn_of_the_year(world, clock, with_2027: bool) -> None:  # type: i
         assert "chưa có kế hoạch học tập và làm theo năm 2027" in dangky and "2026" not in dangky
         assert "chưa có kế hoạch học tập và làm theo năm 2027" in thi
         assert "Thống kê năm 2026" in admin.last_text()
+    for member in ("an", "binh"):  # the whole of 2027: never a reminder of 2026's pledge
+        assert not any("2026" in t for t in scheduler.pledge_reminders(member))

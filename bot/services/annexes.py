@@ -61,12 +61,18 @@ class Annexes:
     conferences: list[ConferenceRow]  # the three forms of Phụ lục 1, in the guide's order
     studied: int  # members who finished the topic in /hoc: the bot's row of Phụ lục 1
     party_studied: int  # party members among them
-    party_total: int  # party members in the scope (registered with the bot)
+    party_on_bot: int  # party members of the scope registered with the bot
+    party_real: int | None  # the scope's real party members (units file or /thongke), if known
     contents: list[Item]  # Phụ lục 3
     issues: list[Item]  # Phụ lục 4
     new_models: list[ModelRow]  # Phụ lục 5
     replicated: list[ModelRow]  # Phụ lục 6
     examples: int  # good examples approved in the plan's year
+
+    @property
+    def party_total(self) -> int:
+        """The rates' denominator: the real party members where known, else the bot's."""
+        return self.party_real if self.party_real is not None else self.party_on_bot
 
     @property
     def meetings(self) -> int:
@@ -147,11 +153,12 @@ def collect(
     campaign: Campaign,
     top: Unit | None,
     studied: int,
-    party_total: int,
+    party_on_bot: int,
+    party_real: int | None,
     tz: ZoneInfo,
 ) -> Annexes:
     """The appendix figures of `top`'s subtree (None: every unit) for the campaign's plan;
-    `studied` and `party_total` come from the stats of the same scope."""
+    `studied` and the party counts come from the stats of the same scope."""
     paths = _paths(top)
     held = conferences.in_scope(session, campaign_id=campaign.id, paths=paths)
     counts = conferences.attendance(session, (s for s, _ in held))
@@ -190,7 +197,8 @@ def collect(
         conferences=rows,
         studied=studied,
         party_studied=_party_studied(session, campaign, top),
-        party_total=party_total,
+        party_on_bot=party_on_bot,
+        party_real=party_real,
         contents=[item(b, u) for b, u in items if b.kind == BreakthroughKind.CONTENT],
         issues=[item(b, u) for b, u in items if b.kind == BreakthroughKind.ISSUE],
         new_models=[model(m, u) for m, u in models if not m.replicated],

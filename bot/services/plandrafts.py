@@ -103,7 +103,8 @@ def draft(
 
 def check(campaign: Campaign, catalog: Catalog, *, today: date) -> None:
     """What a new plan must be: a known topic, quizzes with enough questions, a pledge due after
-    today, a start before the deadline. Raises PlanError naming the first problem."""
+    today, a start before the deadline, report deadlines after today and the start, in order.
+    Raises PlanError naming the first problem."""
     if not today.year - 1 <= campaign.year <= today.year + 5:
         raise PlanError("year_range", year=campaign.year, low=today.year - 1, high=today.year + 5)
     if campaign.topic not in catalog.topics:
@@ -124,6 +125,42 @@ def check(campaign: Campaign, catalog: Catalog, *, today: date) -> None:
                 starts=f"{campaign.opens_on:%d/%m/%Y}",
                 day=f"{rule_.submit_before:%d/%m/%Y}",
             )
+    check_reports(
+        [(r.name, r.due) for r in campaign.reports], starts=campaign.opens_on, today=today
+    )
+
+
+def check_reports(reports: list[tuple[str, date]], *, starts: date, today: date) -> None:
+    """Report deadlines (name, last day), as the pledge's dates: each after today and after the
+    plan's start, and each not before the one listed above it. A copied plan keeps last year's
+    deadlines moved a year, and a plan made late in the year may find them passed."""
+    before: tuple[str, date] | None = None
+    for name, due in reports:
+        if due <= today:
+            raise PlanError("report_past", name=name, day=_day(due), today=_day(today))
+        if due <= starts:
+            raise PlanError("report_before_start", name=name, day=_day(due), starts=_day(starts))
+        if before is not None and due < before[1]:
+            raise PlanError(
+                "reports_order",
+                name=name,
+                day=_day(due),
+                before=before[0],
+                before_day=_day(before[1]),
+            )
+        before = (name, due)
+
+
+def without_past_reports(campaign: Campaign, today: date) -> tuple[Campaign, list[str]]:
+    """The plan without the report deadlines already passed (the command line has no way to
+    type new ones), and what was left out, as "name (dd/mm/yyyy)"."""
+    kept = [r for r in campaign.reports if r.due > today]
+    dropped = [f"{r.name} ({_day(r.due)})" for r in campaign.reports if r.due <= today]
+    return campaign.model_copy(update={"reports": kept}), dropped
+
+
+def _day(day: date) -> str:
+    return f"{day:%d/%m/%Y}"
 
 
 def with_deadline(campaign: Campaign, deadline: date) -> Campaign:

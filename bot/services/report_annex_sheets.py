@@ -33,7 +33,7 @@ from bot.services.xlsxform import (
     widths,
 )
 
-ANNEX1_WIDTHS = (46, 12, 14, 12, 10)
+ANNEX1_WIDTHS = (46, 12, 14, 12, 16)
 ANNEX_WIDTHS = {
     2: (7, 24, 14, 16, 16, 40),
     3: (7, 70, 30),
@@ -60,10 +60,11 @@ def _annex1_sheet(ws: WriteOnlyWorksheet, ctx: ReportContext) -> None:
     print_setup(ws, "4:5")
     for ref in ("A1:E1", "A2:E2", "A3:E3", "A4:A5", "B4:B5", "C4:C5", "D4:E4", "A11:E11"):
         ws.merged_cells.add(ref)
-    for ref in ("A14:E14", "A15:E15"):  # the notes under the table
+    for ref in ("A15:E15", "A16:E16"):  # the notes under the table
         ws.merged_cells.add(ref)
     ws.row_dimensions[4].height = 32  # Excel does not fit the height of merged, wrapped cells
-    ws.row_dimensions[14].height = 60
+    ws.row_dimensions[5].height = 45  # the rate's column says what it divides by
+    ws.row_dimensions[15].height = 72
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.append([cell(ws, ctx.say("annex1_heading"), font=TITLE, align=center, border=False)])
     title = ctx.say("annex1_title", year=ctx.year)
@@ -71,7 +72,7 @@ def _annex1_sheet(ws: WriteOnlyWorksheet, ctx: ReportContext) -> None:
     ws.append([cell(ws, ctx.made_at, font=NOTE, align=center, border=False)])
     head = ("annex1_col_form", "annex1_col_meetings", "annex1_col_attendees", "annex1_col_party")
     ws.append(header(ws, [*(ctx.say(k) for k in head), ""]))
-    ws.append(header(ws, ["", "", "", ctx.say("annex1_col_count"), ctx.say("annex1_col_rate")]))
+    ws.append(header(ws, ["", "", "", ctx.say("annex1_col_count"), ctx.party_rate_title]))
     a = ctx.annexes
     party_total = a.party_total
     for row in a.conferences:  # rows 6-8
@@ -108,12 +109,9 @@ def _annex1_sheet(ws: WriteOnlyWorksheet, ctx: ReportContext) -> None:
     )
     ws.append([cell(ws, ctx.say("annex1_footnote"), font=NOTE, border=False)])  # row 11
     ws.append([])  # row 12
-    ws.append(  # row 13
-        [
-            cell(ws, ctx.say("annex1_party_total"), align=WRAP),
-            cell(ws, party_total, fmt=INTEGER),
-        ]
-    )
+    real = a.party_real if a.party_real is not None else ctx.say("annex1_party_unknown")
+    for key, value in (("annex1_party_real", real), ("annex1_party_on_bot", a.party_on_bot)):
+        ws.append([cell(ws, ctx.say(key), align=WRAP), cell(ws, value, fmt=INTEGER)])  # 13, 14
     note = ctx.say("annex1_note", topic=ctx.topic)
     ws.append([cell(ws, note, font=NOTE, align=WRAP, border=False)])
     ws.append([cell(ws, ctx.say("source"), font=NOTE, border=False)])

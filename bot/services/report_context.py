@@ -68,6 +68,13 @@ class ReportContext:
     def made_at(self) -> str:
         return self.say("made_at", scope=self.scope, year=self.year, at=self.at)
 
+    @property
+    def party_rate_title(self) -> str:
+        """Phụ lục 1's rate column, named by what it divides by: the real party members, or
+        (unknown) those registered with the bot."""
+        real = self.annexes.party_real is not None
+        return self.say("annex1_col_rate_real" if real else "annex1_col_rate_bot")
+
     def of_unit(self, text: str, unit: str, unit_id: int) -> str:
         """An appendix row's text, with its unit named when it is not the scope's own."""
         if self.top is not None and unit_id == self.top.id:

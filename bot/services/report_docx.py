@@ -154,9 +154,7 @@ def _outline(document: DocumentObject, ctx: ReportContext) -> None:
             studied_pct=pct(total.studied_any, total.members),
             studied=num(total.studied),
             checked_in=num(total.checked_in),
-            party_studied=num(a.party_studied),
-            party_members=num(total.party_members),
-            party_pct=pct(a.party_studied, total.party_members),
+            party=_party_studied(ctx),
         ),
     )
     avg = total.avg_score_pct
@@ -327,6 +325,20 @@ def _units_table(document: DocumentObject, ctx: ReportContext) -> None:
     form.paragraph(document)
 
 
+def _party_studied(ctx: ReportContext) -> str:
+    """Party members who studied in /hoc, against the real party members where known (the
+    bot's count beside it), else against the bot's, said so."""
+    a = ctx.annexes
+    figures = {
+        "party_studied": num(a.party_studied),
+        "party_members": num(a.party_on_bot),
+        "party_pct": pct(a.party_studied, a.party_total),
+    }
+    if a.party_real is None:
+        return ctx.say("fig_party_bot", **figures)
+    return ctx.say("fig_party_real", real=num(a.party_real), **figures)
+
+
 def _annex_title(document: DocumentObject, heading: str, title: str) -> None:
     center = WD_ALIGN_PARAGRAPH.CENTER
     form.paragraph(
@@ -344,8 +356,11 @@ def _annex1(document: DocumentObject, ctx: ReportContext) -> None:
     table = _grid(document, widths, [*(ctx.say(k) for k in head), ""])
     second = table.add_row()
     form.set_widths(second.cells, widths)
-    for cell, key in ((second.cells[3], "annex1_col_count"), (second.cells[4], "annex1_col_rate")):
-        _cell_text(cell, ctx.say(key), bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    for cell, title in (
+        (second.cells[3], ctx.say("annex1_col_count")),
+        (second.cells[4], ctx.party_rate_title),
+    ):
+        _cell_text(cell, title, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     form.row_flag(table, 1, "w:tblHeader")
     top = table.rows[0].cells
     top[3].merge(top[4])
@@ -379,8 +394,14 @@ def _annex1(document: DocumentObject, ctx: ReportContext) -> None:
     _add_row(table, widths, totals, bold=True)
     small = form.REFERENCE_SIZE
     form.paragraph(document, ctx.say("annex1_footnote"), italic=True, size=small)
-    party_total = ctx.say("annex1_party_total") + ": " + num(a.party_total)
-    form.paragraph(document, party_total, size=small)
+    real = num(a.party_real) if a.party_real is not None else ctx.say("annex1_party_unknown")
+    party = " · ".join(
+        (
+            ctx.say("annex1_party_real") + ": " + real,
+            ctx.say("annex1_party_on_bot") + ": " + num(a.party_on_bot),
+        )
+    )
+    form.paragraph(document, party, size=small)
     form.paragraph(document, ctx.say("annex1_note", topic=ctx.topic), italic=True, size=small)
 
 
