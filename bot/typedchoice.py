@@ -37,7 +37,7 @@ def numbered(choices: Choices, texts: Texts) -> str:
     if letters:
         hint = texts("choices.hint_letters", letters=", ".join(letters), last=len(labels))
     else:
-        hint = texts("choices.hint", last=len(labels))
+        hint = texts("choices.hint" if len(labels) > 1 else "choices.hint_one", last=len(labels))
     lines.append(to_plain(hint))
     return "\n".join(lines)
 

@@ -95,6 +95,8 @@ def test_numbered_lines_fit_a_phone_and_say_how_to_answer(app) -> None:  # type:
     assert "1–12" in lines[-1]
     very = Choices("?", (Option("x" * 300, "1"), Option("y", "2")))
     assert all(len(line) <= 90 for line in numbered(very, t).splitlines())
+    alone = numbered(Choices("Chưa có tệp?", (Option("⬅️ Quay lại", "back"),)), t)
+    assert "1–1" not in alone and "Trả lời 1" in alone  # one option: no range of one
 
 
 def test_a_long_text_is_split_at_sentences_in_order() -> None:
