@@ -26,7 +26,7 @@ from bot.models import ConversationState, Identity, ProcessedUpdate, RoleName, u
 from bot.services import uploads
 from bot.services.permissions import load
 from bot.texts import Texts
-from bot.typedchoice import match, several
+from bot.typedchoice import lists_labels, match, several
 
 logger = logging.getLogger(__name__)
 
@@ -385,7 +385,8 @@ class Engine:
             for i, (data, label) in enumerate(zip(pending, labels, strict=False))
         ]
         free = bool(ctx.pending and ctx.pending.get("_free"))
-        ctx.ask(self.texts("engine.choices_again"), options, typed_numbers=not free)
+        again = "engine.choices_again" if lists_labels(labels) else "engine.choices_again_above"
+        ctx.ask(self.texts(again), options, typed_numbers=not free)
 
     def _dispatch_command(self, ctx: Context, name: str, args: str) -> None:
         if name == CANCEL_COMMAND:

@@ -42,6 +42,11 @@ def numbered(choices: Choices, texts: Texts) -> str:
     return "\n".join(lines)
 
 
+def lists_labels(labels: list[str]) -> bool:
+    """Whether the numbered rendering lists any label (quiz letters name themselves)."""
+    return any(not _self_named(label, i) for i, label in enumerate(labels, 1))
+
+
 def _self_named(label: str, number: int) -> bool:
     return label == str(number) or _is_letter(label)
 

@@ -191,3 +191,16 @@ def test_every_flow_left_open_is_named_in_vietnamese(content) -> None:  # type: 
 
     missing = [r.name for r in routers() if f"flows.{r.name}" not in content.texts]
     assert missing == []
+
+
+def test_a_wrong_number_in_a_quiz_says_the_range_and_points_to_the_question(app, chat) -> None:  # type: ignore[no-untyped-def]
+    """The letters are the list: no empty "choices on offer" line (seen on the terminal)."""
+    me = chat("q9")
+    register(me)
+    me.say("/thi")
+    me.say("1")
+    me.say("bat dau")
+    me.say("9")
+    said = [getattr(r, "text", "") for r in me.replies]
+    assert "Không có lựa chọn số 9" in said[-2]
+    assert "Xin trả lời câu hỏi ở trên" in said[-1] and "Các lựa chọn hiện có" not in said[-1]
