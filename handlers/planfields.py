@@ -46,12 +46,11 @@ def _ask_topic(ctx: Context) -> None:
     options = []
     for topic in sorted_topics(ctx):
         mark = "✅ " if topic.id == form["topic"] else ""
-        label = ctx.t(
-            "plans.topic_label",
-            mark=mark,
-            title=topic.short_title,
-            years=topic_years(ctx, topic.id),
-        )
+        years = topic_years(ctx, topic.id)
+        if years in topic.short_title:  # "Kết luận 01-KL/TW (2021–2026)": said once
+            label = ctx.t("plans.topic_label_titled", mark=mark, title=topic.short_title)
+        else:
+            label = ctx.t("plans.topic_label", mark=mark, title=topic.short_title, years=years)
         options.append(Option(to_plain(label), f"t:{topic.id}"))
     current = ctx.catalog.topics.get(form["topic"])
     lines = [

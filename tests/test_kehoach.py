@@ -77,6 +77,8 @@ def test_next_years_plan_with_every_prompt_and_a_second_process(kapp, settings, 
     # 1. topic: a number out of the list, words that choose nothing, then an earlier year's topic
     assert "Mục 1/8. Chuyên đề năm" in admin.last_text()
     assert "về thực hành dân chủ và tăng cường pháp chế" in admin.last_text()  # 2026 topic
+    assert "Kết luận 01-KL/TW (2021–2026)" in labels(admin)  # its years said once, not twice
+    assert "7 dám (2024)" in labels(admin)
     admin.say("9")
     assert "Không có lựa chọn số 9" in admin.last_text()
     admin.say("chuyên đề hay nhất")
