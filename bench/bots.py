@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -67,12 +68,10 @@ class BotProcess:
         return (int(fields[11]) + int(fields[12])) / TICK
 
     def status_mb(self, key: str) -> float:
-        try:
+        with contextlib.suppress(OSError):  # the process is gone: nothing to read
             for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
                 if line.startswith(key + ":"):
                     return int(line.split()[1]) / 1024
-        except OSError:
-            pass
         return 0.0
 
     def sql(self) -> list[int]:

@@ -237,8 +237,7 @@ def drop_pending(api: Any, crowd: Crowd) -> None:
         json.dumps({"drop_pending_updates": True}).encode(),
         {"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=5):
-        pass
+    urllib.request.urlopen(request, timeout=5).close()
     with crowd.lock:
         for person in crowd.people.values():
             if person.mode == "signup":

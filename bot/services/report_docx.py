@@ -116,7 +116,7 @@ def _bullet(document: DocumentObject, text: str) -> None:
 
 
 def _write_here(document: DocumentObject, ctx: ReportContext) -> None:
-    form.paragraph(document, ctx.say("placeholder"), first_line_indent=INDENT)
+    form.paragraph(document, ctx.say("write_here"), first_line_indent=INDENT)
 
 
 def _figure(document: DocumentObject, text: str) -> None:
