@@ -199,25 +199,15 @@ class Engine:
     def _claim(self, session: Session, incoming: Incoming) -> bool:
         """Mark the update as processed; False when it already was (a replay). One INSERT that
         skips a duplicate rather than failing on it (no exception, no rollback)."""
-        platform, update_id, now = incoming.platform, incoming.update_id, utcnow()
-        dialect = self.db.dialect.name
-        if dialect in _UPSERT:
-            table = _PROCESSED
-            stmt = (
-                _UPSERT[dialect](table)
-                .values(platform=platform, update_id=update_id, processed_at=now)
-                .on_conflict_do_nothing()
-            )
-            # rowcount is not reliable here (-1 through psycopg); the returned key is
-            claimed = session.connection().execute(stmt.returning(table.c.update_id))
-            return claimed.first() is not None
-        session.add(ProcessedUpdate(platform=platform, update_id=update_id, processed_at=now))
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            return False
-        return True
+        upsert = _UPSERT[self.db.dialect.name]  # the two databases the bot runs on
+        stmt = (
+            upsert(_PROCESSED)
+            .values(platform=incoming.platform, update_id=incoming.update_id, processed_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        # rowcount is not reliable here (-1 through psycopg); the returned key is
+        claimed = session.connection().execute(stmt.returning(_PROCESSED.c.update_id))
+        return claimed.first() is not None
 
     def _save_state(
         self, session: Session, row: ConversationState, state: FlowState, ctx: Context

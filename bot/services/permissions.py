@@ -87,32 +87,16 @@ def resolve_actor(
     other_admins: dict[str, set[str]] | None = None,
 ) -> Actor:
     """Who is writing. `other_admins`: admin ids of the other platforms, so a member whose
-    account there is an admin is an admin here too (accounts linked with /lienket)."""
-    identity = session.exec(
-        select(Identity).where(Identity.platform == platform, Identity.platform_user_id == user_id)
-    ).first()
-    actor = Actor(platform=platform, user_id=user_id, identity=identity)
-    actor.is_admin = user_id in set(admin_ids)
-    if identity is None or identity.member_id is None:
-        return actor
-    member = session.get(Member, identity.member_id)
-    if member is None or member.deleted_at is not None:
-        return actor
-    actor.member = member
-    if not actor.is_admin and other_admins:
-        others = session.exec(
-            select(Identity).where(Identity.member_id == member.id, Identity.platform != platform)
-        ).all()
-        actor.is_admin = any(i.platform_user_id in other_admins.get(i.platform, ()) for i in others)
-    grants = session.exec(select(RoleGrant).where(RoleGrant.member_id == member.id)).all()
-    for grant in grants:
-        if grant.role == RoleName.ADMIN:
-            actor.is_admin = True
-        elif grant.role == RoleName.OFFICER and grant.unit_id is not None:
-            unit = session.get(Unit, grant.unit_id)
-            if unit is not None:
-                actor.officer_units.append(unit)
-    return actor
+    account there is an admin is an admin here too (accounts linked with /lienket). Read by
+    `load`, the one statement every update runs (a private chat's id is the user's)."""
+    return load(
+        session,
+        platform=platform,
+        chat_id=user_id,
+        user_id=user_id,
+        admin_ids=admin_ids,
+        other_admins=other_admins,
+    ).actor
 
 
 @cache
@@ -180,7 +164,7 @@ def load(
     """The chat's conversation state and who is writing (identity, member, roles with their
     units, the member's unit and its root) in ONE statement of outer joins: the units land in
     the session's identity map, so `session.get(Unit, ...)` for them costs no query later in the
-    update. Same answer as `resolve_actor`."""
+    update."""
     params = {"p": platform, "c": chat_id, "u": user_id, "others": bool(other_admins)}
     rows = session.execute(_load_statement(), params).all()
     first = rows[0]
