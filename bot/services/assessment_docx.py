@@ -16,7 +16,7 @@ from docx.shared import Cm, Pt
 
 from bot.pledgebook import RESULTS
 from bot.services import docxform as form
-from bot.services.pledge_docx import footer_reference, member_lines
+from bot.services.pledge_docx import footer_reference, opening
 
 TITLE = (
     "BẢN TỰ ĐÁNH GIÁ KẾT QUẢ THỰC HIỆN BẢN ĐĂNG KÝ HỌC TẬP VÀ LÀM THEO "
@@ -73,30 +73,7 @@ def render_assessment_docx(sheet: AssessmentSheet) -> bytes:
     props.revision = 1
 
     form.header(document, parent=sheet.parent_unit_name, unit=sheet.unit_name)
-    form.paragraph(
-        document,
-        form.date_line(sheet.place, sheet.signed_on),
-        align=WD_ALIGN_PARAGRAPH.RIGHT,
-        italic=True,
-        space_before=Pt(6),
-        space_after=Pt(12),
-    )
-    form.paragraph(
-        document,
-        TITLE.format(year=sheet.year),
-        align=WD_ALIGN_PARAGRAPH.CENTER,
-        bold=True,
-        space_after=Pt(12),
-    ).paragraph_format.keep_with_next = True
-    member_lines(
-        document,
-        full_name=sheet.full_name,
-        position=sheet.position,
-        unit=sheet.unit_name,
-        parent=sheet.parent_unit_name,
-        group_label=sheet.group_label,
-        party_member=sheet.party_member,
-    )
+    opening(document, sheet, TITLE.format(year=sheet.year))
     form.paragraph(document, space_after=Pt(6))
     if sheet.rows:
         grid = form.table(document, WIDTHS, borders=True)

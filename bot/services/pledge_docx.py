@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import io
 from dataclasses import dataclass
+from typing import Protocol
 
 from docx import Document
 from docx.document import Document as DocumentObject
@@ -95,7 +96,36 @@ def member_lines(
     labelled(document, LABEL_PARTY, PARTY_YES if party_member else PARTY_NO)
 
 
-def _body(document: DocumentObject, sheet: PledgeSheet) -> None:
+class MemberSheet(Protocol):
+    """What a member's signed document opens with (the pledge, the self-assessment)."""
+
+    @property
+    def place(self) -> str: ...
+
+    @property
+    def signed_on(self) -> datetime.date: ...
+
+    @property
+    def full_name(self) -> str: ...
+
+    @property
+    def position(self) -> str: ...
+
+    @property
+    def unit_name(self) -> str: ...
+
+    @property
+    def parent_unit_name(self) -> str | None: ...
+
+    @property
+    def group_label(self) -> str: ...
+
+    @property
+    def party_member(self) -> bool: ...
+
+
+def opening(document: DocumentObject, sheet: MemberSheet, title: str) -> None:
+    """The place and date, the title, then who the member is."""
     form.paragraph(
         document,
         date_line(sheet.place, sheet.signed_on),
@@ -106,7 +136,7 @@ def _body(document: DocumentObject, sheet: PledgeSheet) -> None:
     )
     form.paragraph(
         document,
-        TITLE.format(year=sheet.year),
+        title,
         align=WD_ALIGN_PARAGRAPH.CENTER,
         bold=True,
         space_after=Pt(12),
@@ -120,6 +150,10 @@ def _body(document: DocumentObject, sheet: PledgeSheet) -> None:
         group_label=sheet.group_label,
         party_member=sheet.party_member,
     )
+
+
+def _body(document: DocumentObject, sheet: PledgeSheet) -> None:
+    opening(document, sheet, TITLE.format(year=sheet.year))
 
     justify = WD_ALIGN_PARAGRAPH.JUSTIFY
     for heading, items in sheet.sections:
