@@ -9,11 +9,11 @@ from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import Member, RoleName, Unit
 from bot.models_year import Breakthrough, BreakthroughKind, BreakthroughStatus
-from bot.services import audit, breakthroughs, plans
+from bot.services import audit, breakthroughs
 from bot.services.breakthroughs import Invalid
 from bot.services.plans import PlanRef
 from handlers import scopepick
-from handlers.scopes import roots
+from handlers.scopes import flow_unit_and_plan, roots, unit_plan
 
 router = Router("breakthrough")
 
@@ -60,34 +60,14 @@ def on_unit(ctx: Context) -> None:
         _open(ctx, unit)
 
 
-def _plan(ctx: Context, unit: Unit) -> PlanRef | None:
-    assert unit.id is not None
-    return plans.for_unit(ctx.session, unit.id, now=ctx.now, tz=ctx.settings.tz)
-
-
 def _open(ctx: Context, unit: Unit) -> None:
-    plan = _plan(ctx, unit)
+    plan = unit_plan(ctx, unit.id or 0)
     if plan is None:
         ctx.finish()
         ctx.say("conference.no_plan", unit=unit.name)
         return
     ctx.begin(router.name, HOME, {"unit": unit.id, "plan": plan.id, "year": plan.year})
     _home(ctx)
-
-
-def _loaded(ctx: Context) -> tuple[Unit, PlanRef] | None:
-    """The unit and plan of the running flow, if still in the caller's scope and current."""
-    unit = ctx.session.get(Unit, ctx.data.get("unit"))
-    if unit is None or not ctx.actor.can_manage(unit):
-        ctx.finish()
-        ctx.say("scope.forbidden")
-        return None
-    plan = _plan(ctx, unit)
-    if plan is None or plan.id != ctx.data.get("plan"):
-        ctx.finish()
-        ctx.say("conference.plan_changed")
-        return None
-    return unit, plan
 
 
 def _items(ctx: Context, unit: Unit, plan: PlanRef) -> list[Breakthrough]:
@@ -105,7 +85,7 @@ def _state(ctx: Context, item: Breakthrough) -> str:
 
 
 def _home(ctx: Context) -> None:
-    loaded = _loaded(ctx)
+    loaded = flow_unit_and_plan(ctx)
     if loaded is None:
         return
     unit, plan = loaded
@@ -141,7 +121,7 @@ def _item(ctx: Context, unit: Unit, plan: PlanRef, raw: object) -> Breakthrough 
 
 @router.step(HOME)
 def on_home(ctx: Context) -> None:
-    loaded = _loaded(ctx)
+    loaded = flow_unit_and_plan(ctx)
     if loaded is None:
         return
     unit, plan = loaded
@@ -173,7 +153,7 @@ def _ask_text(ctx: Context) -> None:
 
 @router.step(ADD)
 def on_add(ctx: Context) -> None:
-    loaded = _loaded(ctx)
+    loaded = flow_unit_and_plan(ctx)
     if loaded is None:
         return
     unit, plan = loaded
@@ -236,7 +216,7 @@ def _ask_item(ctx: Context, item: Breakthrough) -> None:
 
 
 def _current(ctx: Context) -> tuple[Unit, Breakthrough] | None:
-    loaded = _loaded(ctx)
+    loaded = flow_unit_and_plan(ctx)
     if loaded is None:
         return None
     unit, plan = loaded

@@ -12,12 +12,11 @@ from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import RoleName, Unit
 from bot.models_year import StudySession
-from bot.services import audit, conferences, plans, units
+from bot.services import audit, conferences, units
 from bot.services.conferences import FORMS, Draft, Invalid
-from bot.services.plans import PlanRef
 from bot.timefmt import fmt_date, fmt_datetime
 from handlers import scopepick
-from handlers.scopes import paths, roots
+from handlers.scopes import flow_unit_and_plan, paths, roots, unit_plan
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +35,6 @@ LIST = "list"
 
 LISTED = 10
 SOON = timedelta(hours=2)
-
-
-def _plan(ctx: Context, unit_id: int) -> PlanRef | None:
-    return plans.for_unit(ctx.session, unit_id, now=ctx.now, tz=ctx.settings.tz)
 
 
 def _today(ctx: Context) -> date:
@@ -71,7 +66,7 @@ def begin(ctx: Context) -> None:
 def _recorded(ctx: Context) -> list[tuple[StudySession, Unit]]:
     """The latest conferences of the current plans of the caller's units."""
     found: list[tuple[StudySession, Unit]] = []
-    for plan_id in sorted({p.id for u in roots(ctx) if (p := _plan(ctx, u.id or 0))}):
+    for plan_id in sorted({p.id for u in roots(ctx) if (p := unit_plan(ctx, u.id or 0))}):
         found += conferences.in_scope(
             ctx.session, campaign_id=plan_id, paths=paths(ctx), limit=LISTED
         )
@@ -107,7 +102,7 @@ def on_unit(ctx: Context) -> None:
 
 def _chosen(ctx: Context, unit: Unit) -> None:
     assert unit.id is not None
-    plan = _plan(ctx, unit.id)
+    plan = unit_plan(ctx, unit.id)
     if plan is None:
         ctx.finish()
         ctx.say("conference.no_plan", unit=unit.name)
@@ -326,16 +321,11 @@ def on_confirm(ctx: Context) -> None:
         ctx.say("admin.need_choice")
         _confirm(ctx)
         return
-    unit = ctx.session.get(Unit, ctx.data.get("unit"))
-    if unit is None or unit.id is None or not ctx.actor.can_manage(unit):
-        ctx.finish()
-        ctx.say("scope.forbidden")
+    loaded = flow_unit_and_plan(ctx)
+    if loaded is None:
         return
-    plan = _plan(ctx, unit.id)
-    if plan is None or plan.id != ctx.data.get("plan"):
-        ctx.finish()
-        ctx.say("conference.plan_changed")
-        return
+    unit, plan = loaded
+    assert unit.id is not None
     closes = ctx.data.get("closes")
     draft = Draft(
         unit_id=unit.id,

@@ -9,11 +9,10 @@ from bot.flow import Context, Router
 from bot.messages import Option
 from bot.models import Unit
 from bot.models_year import GoodModel
-from bot.services import audit, examples, plans, units
+from bot.services import audit, examples, units
 from bot.services.examples import Invalid, ModelDraft
-from bot.services.plans import PlanRef
 from handlers import scopepick
-from handlers.scopes import paths, roots
+from handlers.scopes import flow_unit_and_plan, paths, roots, unit_plan
 
 router = Router("goodmodel")
 
@@ -35,13 +34,9 @@ _LIMITS = {
 }
 
 
-def _plan(ctx: Context, unit_id: int) -> PlanRef | None:
-    return plans.for_unit(ctx.session, unit_id, now=ctx.now, tz=ctx.settings.tz)
-
-
 def _recorded(ctx: Context) -> list[tuple[GoodModel, Unit]]:
     found: list[tuple[GoodModel, Unit]] = []
-    for plan_id in sorted({p.id for u in roots(ctx) if (p := _plan(ctx, u.id or 0))}):
+    for plan_id in sorted({p.id for u in roots(ctx) if (p := unit_plan(ctx, u.id or 0))}):
         found += examples.models_in_scope(ctx.session, campaign_id=plan_id, paths=paths(ctx))
     return found[-LISTED:]
 
@@ -137,7 +132,7 @@ def on_unit(ctx: Context) -> None:
 
 def _chosen(ctx: Context, unit: Unit) -> None:
     assert unit.id is not None
-    plan = _plan(ctx, unit.id)
+    plan = unit_plan(ctx, unit.id)
     if plan is None:
         ctx.finish()
         ctx.say("conference.no_plan", unit=unit.name)
@@ -258,16 +253,11 @@ def on_confirm(ctx: Context) -> None:
         ctx.say("admin.need_choice")
         _confirm(ctx)
         return
-    unit = ctx.session.get(Unit, ctx.data.get("unit"))
-    if unit is None or unit.id is None or not ctx.actor.can_manage(unit):
-        ctx.finish()
-        ctx.say("scope.forbidden")
+    loaded = flow_unit_and_plan(ctx)
+    if loaded is None:
         return
-    plan = _plan(ctx, unit.id)
-    if plan is None or plan.id != ctx.data.get("plan"):
-        ctx.finish()
-        ctx.say("conference.plan_changed")
-        return
+    unit, plan = loaded
+    assert unit.id is not None
     draft = ModelDraft(
         unit_id=unit.id,
         name=str(ctx.data.get("name", "")),

@@ -11,6 +11,28 @@ from bot.campaign import Campaign, PledgeRule
 from bot.flow import Context
 from bot.models import Unit
 from bot.services import plans, units
+from bot.services.plans import PlanRef
+
+
+def unit_plan(ctx: Context, unit_id: int) -> PlanRef | None:
+    """The plan a unit's year is recorded in (conferences, breakthroughs, good models)."""
+    return plans.for_unit(ctx.session, unit_id, now=ctx.now, tz=ctx.settings.tz)
+
+
+def flow_unit_and_plan(ctx: Context) -> tuple[Unit, PlanRef] | None:
+    """The unit and plan a form was started for, checked again when it is saved: still in the
+    person's scope and still the current plan. Otherwise the flow ends, saying why."""
+    unit = ctx.session.get(Unit, ctx.data.get("unit"))
+    if unit is None or unit.id is None or not ctx.actor.can_manage(unit):
+        ctx.finish()
+        ctx.say("scope.forbidden")
+        return None
+    plan = unit_plan(ctx, unit.id)
+    if plan is None or plan.id != ctx.data.get("plan"):
+        ctx.finish()
+        ctx.say("conference.plan_changed")
+        return None
+    return unit, plan
 
 
 def roots(ctx: Context) -> list[Unit]:
