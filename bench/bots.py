@@ -11,13 +11,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from bench.crowd import Crowd
@@ -183,26 +181,6 @@ def healthy(port: int) -> bool:
 
 
 # -- databases ------------------------------------------------------------------------------
-
-
-def database(url: str | None, workdir: Path, tag: str) -> tuple[str, Any]:
-    """A fresh database: a SQLite file, or a new database on the given PostgreSQL server."""
-    if url is None:
-        return f"sqlite:///{workdir / f'bench-{tag}.db'}", None
-    base = make_url(url)
-    if base.get_backend_name() != "postgresql":
-        return url, None
-    name = f"congdoan_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
 def prepare(url: str, n: int) -> dict[int, int]:

@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.benchdb import database  # noqa: E402
 from bench.bots import (  # noqa: E402
     FIRST_MEMBER,
     BotProcess,
-    database,
     free_port,
     healthy,
     polling_probe,

@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -33,10 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, delete, func, insert, select, text  # noqa: E402
+from sqlalchemy import delete, func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from bench.benchdb import database  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.messages import to_plain  # noqa: E402
@@ -194,26 +194,6 @@ def kill_worker(process: subprocess.Popen[str]) -> float:
 
 
 # -- the parent ---------------------------------------------------------------------------------
-
-
-def database(url: str | None, workdir: Path) -> tuple[str, Any]:
-    """A fresh database: a SQLite file, or a new database on the given PostgreSQL server."""
-    if url is None:
-        return f"sqlite:///{workdir / 'bench.db'}", None
-    base = make_url(url)
-    if base.get_backend_name() != "postgresql":
-        return url, None
-    name = f"congdoan_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
 def add_members(db: Any, n: int, code: str) -> tuple[int, float]:
