@@ -19,6 +19,16 @@ from bot.models import StoredFile
 DEFAULT_TTL = timedelta(days=7)
 MAX_TTL = timedelta(days=31)
 _ID = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+def new_link_id() -> str:
+    """An unguessable link id (256 random bits), for files and upload pages alike."""
+    return secrets.token_urlsafe(32)
+
+
+def link_id_ok(value: str) -> bool:
+    """Whether a link's id is well formed (checked before any lookup)."""
+    return bool(_ID.match(value))
 _TYPES = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -57,7 +67,7 @@ def store(
     """Keep the file under a new unguessable id (256 random bits) until now + ttl."""
     life = min(ttl or DEFAULT_TTL, MAX_TTL)
     row = StoredFile(
-        id=secrets.token_urlsafe(32),
+        id=new_link_id(),
         filename=filename[:200],
         content_type=content_type(filename, data),
         size=len(data),
@@ -76,7 +86,7 @@ def url(base: str, row: StoredFile) -> str:
 
 def find(session: Session, file_id: str, *, now: datetime) -> StoredFile | None:
     """The file behind a link, or None when the id is malformed, unknown or expired."""
-    if not _ID.match(file_id):
+    if not link_id_ok(file_id):
         return None
     row = session.get(StoredFile, file_id)
     if row is None or row.expires_at <= now:

@@ -5,8 +5,6 @@ bits), works once and expires after an hour."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,9 +12,9 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
 from bot.models_library import UploadSlot
+from bot.services import files
 
 LIFE = timedelta(hours=1)
-_ID = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ def open_slot(
     session: Session, *, platform: str, user_id: str, chat_id: str, now: datetime
 ) -> UploadSlot:
     row = UploadSlot(
-        id=secrets.token_urlsafe(32),
+        id=files.new_link_id(),
         platform=platform,
         user_id=user_id,
         chat_id=chat_id,
@@ -50,7 +48,7 @@ def url(base: str, slot_id: str) -> str:
 
 def find(session: Session, slot_id: str, *, now: datetime) -> Slot | None:
     """The link's chat, while it is valid (well formed, known, not used, not expired)."""
-    if not _ID.match(slot_id):
+    if not files.link_id_ok(slot_id):
         return None
     row = session.get(UploadSlot, slot_id)
     if row is None or row.used_at is not None or row.expires_at <= now:
