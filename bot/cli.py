@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -91,7 +92,6 @@ def _console_scheduler(built, console):  # type: ignore[no-untyped-def]
     return after
 
 
-
 def _few_malloc_arenas() -> None:
     """glibc gives each thread that allocates its own malloc arena (up to 8 per core); the
     database work runs in worker threads, and under hours of load their arenas fragment and hold
@@ -105,6 +105,15 @@ def _few_malloc_arenas() -> None:
         return
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
+
+
+def _freeze_what_is_loaded() -> None:
+    """What start-up loaded (libraries, content, texts: some 170,000 objects) lives as long as
+    the process; moved out of the garbage collector's sight, each full collection no longer walks
+    it (75 ms each, every few hundred updates, before)."""
+    gc.collect()
+    gc.freeze()
+
 
 @app.command()
 def run(
@@ -150,6 +159,7 @@ def run(
         port = 8080  # the file links need the HTTP server
     telegram = TelegramChannel(built.engine, settings) if settings.telegram_bot_token else None
     zalo = ZaloChannel(built.engine, settings) if settings.zalo_bot_token else None
+    _freeze_what_is_loaded()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how an operator stops the bot
         asyncio.run(
             serve(
