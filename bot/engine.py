@@ -7,7 +7,9 @@ import contextlib
 import logging
 import random
 import secrets
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -40,6 +42,7 @@ HELP_COMMAND = "trogiup"
 START_COMMAND = "start"
 _MAX_TEXT = 4000  # longer input is cut before any handler sees it
 _CODE_CHARS = 20  # a registered member's short text outside any flow may be a code for /start
+OFFERS_KEPT = 20_000  # chats whose latest buttons are remembered (for `surely_stale`)
 
 
 class StateConflict(Exception):
@@ -80,6 +83,9 @@ class Engine:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # each chat's latest buttons (the state version in their data), newest chats last
+        self._offered: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._offered_lock = threading.Lock()
 
     async def handle(self, incoming: Incoming) -> Response:
         """Process one update; updates of one chat run one at a time, chats run side by side."""
@@ -94,10 +100,38 @@ class Engine:
     def handle_sync(self, incoming: Incoming) -> Response:
         for _attempt in range(3):
             try:
-                return self._process(incoming)
+                response = self._process(incoming)
             except StateConflict:
                 logger.info("state conflict, retrying update=%s", incoming.update_id)
+                continue
+            self._note_offered(incoming, response)
+            return response
         return self._apologize(incoming, RuntimeError("state conflict after 3 attempts"))
+
+    def surely_stale(self, incoming: Incoming) -> bool:
+        """Whether a pressed button is older than the buttons this process last gave the chat
+        (a double tap, an old message), known before the update is handled: a channel can say so
+        on the button at once. False when unsure (the engine still decides and says why)."""
+        version, _, _ = (incoming.choice or "").partition(":")
+        if not version.isdigit():
+            return incoming.choice is not None  # data the bot never makes
+        with self._offered_lock:
+            latest = self._offered.get(_chat_key(incoming))
+        return latest is not None and int(version) < latest
+
+    def _note_offered(self, incoming: Incoming, response: Response) -> None:
+        offered = [r for r in response.replies if isinstance(r, Choices) and r.options]
+        if not offered:
+            return
+        version, _, _ = offered[-1].options[0].data.partition(":")
+        if not version.isdigit():
+            return
+        key = _chat_key(incoming)
+        with self._offered_lock:
+            self._offered[key] = max(int(version), self._offered.get(key, 0))
+            self._offered.move_to_end(key)
+            while len(self._offered) > OFFERS_KEPT:
+                self._offered.popitem(last=False)
 
     def admin_ids(self, platform: str) -> set[str]:
         return set(self.settings.admin_ids(platform)) | self.extra_admins.get(platform, set())
@@ -299,7 +333,6 @@ class Engine:
                 and int(index) < len(pending)
             )
             if not valid:
-                response.notice = self.texts("engine.stale_button_short")
                 ctx.say("engine.stale_button")
                 return
             ctx.choice = pending[int(index)]
@@ -475,13 +508,14 @@ class Engine:
                 session.commit()
         except Exception:
             logger.exception("could not record failed update ref=%s", ref)
-        return Response(
-            replies=[Text(self.texts("engine.error", ref=ref))],
-            notice=self.texts("engine.error_short"),
-        )
+        return Response(replies=[Text(self.texts("engine.error", ref=ref))])
 
 
 SEEN_EVERY = timedelta(hours=1)
+
+
+def _chat_key(incoming: Incoming) -> tuple[str, str, str]:
+    return (incoming.platform, incoming.chat_id, incoming.user_id)
 
 
 def _seen(identity: Identity | None, now: datetime, session: Session) -> None:

@@ -140,7 +140,6 @@ class Response:
     replies: list[Reply] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
     selected: str | None = None  # label of the option chosen, to mark the old message
-    notice: str | None = None  # a short toast for a pressed button
     duplicate: bool = False
 
 

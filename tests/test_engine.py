@@ -112,3 +112,25 @@ def test_console_shows_numbered_choices_and_accepts_numbers(app):
     console.handle_line("3")
     assert "Bước 4/5" in out.getvalue()
     assert "<b>" not in out.getvalue()
+
+
+def test_an_old_button_is_known_stale_before_the_update_is_handled(app, chat):  # type: ignore[no-untyped-def]
+    """A channel answers a pressed button while the engine works; it can say "old button" at
+    once for a double tap or an old message, and only then."""
+    me = chat("31")
+    me.say("/start CDCS-MN-HM")
+    me.say("Phạm Thị Hoa")
+    first = me.last_choices().options[0].data
+    me.press("Viên chức")
+    current = me.last_choices().options[0].data
+
+    def pressed(data: str) -> Incoming:
+        return Incoming(platform="memory", update_id="x", user_id="31", chat_id="31", choice=data)
+
+    assert app.engine.surely_stale(pressed(first))
+    assert not app.engine.surely_stale(pressed(current))
+    assert app.engine.surely_stale(pressed("'; DROP--"))  # data the bot never makes
+    other = Incoming(platform="memory", update_id="y", user_id="32", chat_id="32", choice=first)
+    assert not app.engine.surely_stale(other)  # another chat: unknown, the engine decides
+    me.press_data(first)
+    assert "tin nhắn cũ" in me.last_text()  # and the engine says so in the chat

@@ -217,10 +217,15 @@ class TelegramChannel:
             if query is not None:
                 await self._answer(query, None)
             return
+        answered = None
+        if query is not None:  # answered while the engine works: the button stops spinning
+            stale = self.engine.surely_stale(incoming)
+            notice = self.engine.texts("engine.stale_button_short") if stale else None
+            answered = asyncio.ensure_future(self._answer(query, notice))
         response = await self.engine.handle(incoming)
         replies = response.replies
-        if query is not None:
-            await self._answer(query, response.notice)
+        if query is not None and answered is not None:
+            await answered
             message = query.message if isinstance(query.message, Message) else None
             first = replies[0] if replies else None
             if message is not None and isinstance(first, Choices) and first.edit:
