@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -32,8 +32,6 @@ from bot.typedchoice import lists_labels, match, several
 
 logger = logging.getLogger(__name__)
 
-# INSERT ... ON CONFLICT DO NOTHING, by database
-_UPSERT: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _PROCESSED = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _STATES = ConversationState.__table__  # type: ignore[attr-defined]
 
@@ -140,11 +138,11 @@ class Engine:
 
     def _process(self, incoming: Incoming) -> Response:
         with Session(self.db, expire_on_commit=False) as session:
-            if not self._claim(session, incoming):
-                logger.info(
-                    "duplicate update platform=%s update=%s", incoming.platform, incoming.update_id
-                )
-                return Response(duplicate=True)
+            # PostgreSQL claims the update in the statement that loads the state and the person;
+            # SQLite (no INSERT inside WITH) claims it first, on its own
+            along = self.db.dialect.name == "postgresql"
+            if not along and not self._claim(session, incoming):
+                return _duplicate(incoming)
             loaded = load(
                 session,
                 platform=incoming.platform,
@@ -156,7 +154,10 @@ class Engine:
                     for p in self.settings.admins_by_platform()
                     if p != incoming.platform and (ids := self.admin_ids(p))
                 },
+                claim=incoming.update_id if along else None,
             )
+            if not loaded.claimed:
+                return _duplicate(incoming)
             actor = loaded.actor
             row = loaded.state or ConversationState(
                 platform=incoming.platform,
@@ -233,9 +234,8 @@ class Engine:
     def _claim(self, session: Session, incoming: Incoming) -> bool:
         """Mark the update as processed; False when it already was (a replay). One INSERT that
         skips a duplicate rather than failing on it (no exception, no rollback)."""
-        upsert = _UPSERT[self.db.dialect.name]  # the two databases the bot runs on
         stmt = (
-            upsert(_PROCESSED)
+            sqlite.insert(_PROCESSED)
             .values(platform=incoming.platform, update_id=incoming.update_id, processed_at=utcnow())
             .on_conflict_do_nothing()
         )
@@ -512,6 +512,11 @@ class Engine:
 
 
 SEEN_EVERY = timedelta(hours=1)
+
+
+def _duplicate(incoming: Incoming) -> Response:
+    logger.info("duplicate update platform=%s update=%s", incoming.platform, incoming.update_id)
+    return Response(duplicate=True)
 
 
 def _chat_key(incoming: Incoming) -> tuple[str, str, str]:

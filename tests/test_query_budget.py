@@ -17,17 +17,20 @@ from bot.models import QuizAttempt
 from tests.helpers import register
 
 BUDGET = 5
+# PostgreSQL claims the update in the statement that loads the state: one statement fewer
+BUDGET_BY_DATABASE = {"sqlite": BUDGET, "postgresql": BUDGET - 1}
 
 
 @dataclass
 class Counted:
+    database: str
     statements: list[str] = field(default_factory=list)
     commits: int = 0
 
 
 @contextmanager
 def counting(db) -> Iterator[Counted]:  # type: ignore[no-untyped-def]
-    seen = Counted()
+    seen = Counted(db.dialect.name)
 
     def on_execute(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
         seen.statements.append(" ".join(statement.split())[:90])
@@ -45,7 +48,7 @@ def counting(db) -> Iterator[Counted]:  # type: ignore[no-untyped-def]
 
 
 def within_budget(seen: Counted) -> None:
-    assert len(seen.statements) <= BUDGET, "\n".join(seen.statements)
+    assert len(seen.statements) <= BUDGET_BY_DATABASE[seen.database], "\n".join(seen.statements)
     assert seen.commits == 1
 
 

@@ -9,10 +9,20 @@ from typing import Any
 
 from sqlalchemy import Boolean, String, and_, bindparam
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.models import ConversationState, Identity, Member, RoleGrant, RoleName, Unit
+from bot.models import (
+    ConversationState,
+    Identity,
+    Member,
+    ProcessedUpdate,
+    RoleGrant,
+    RoleName,
+    Unit,
+    utcnow,
+)
 
 _RANK = {None: 0, RoleName.MEMBER: 1, RoleName.OFFICER: 2, RoleName.ADMIN: 3}
 
@@ -100,9 +110,10 @@ def resolve_actor(
 
 
 @cache
-def _load_statement() -> Any:
+def _load_statement(claiming: bool = False) -> Any:
     """The statement of `load`, built once: building it (aliases, joins, column proxies) cost
-    more CPU than running it; the values are bound at each execution."""
+    more CPU than running it; the values are bound at each execution. `claiming` (PostgreSQL):
+    the update's dedupe claim rides along as a data-modifying WITH, one round trip, not two."""
     keys = sa_select(
         bindparam("p", type_=String).label("p"),
         bindparam("c", type_=String).label("c"),
@@ -110,7 +121,7 @@ def _load_statement() -> Any:
     ).subquery("k")
     scope, home, root, other = (aliased(Unit), aliased(Unit), aliased(Unit), aliased(Identity))
     entities: list[Any] = [ConversationState, Identity, Member, RoleGrant, scope, home, root]
-    return (
+    statement = (
         sa_select(*entities, other)
         .select_from(keys)
         .outerjoin(
@@ -142,6 +153,21 @@ def _load_statement() -> Any:
             ),
         )
     )
+    if not claiming:
+        return statement
+    processed = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+    claim = (
+        postgresql.insert(processed)
+        .values(
+            platform=bindparam("p", type_=String),
+            update_id=bindparam("update_id", type_=String),
+            processed_at=bindparam("at", type_=processed.c.processed_at.type),
+        )
+        .on_conflict_do_nothing()
+        .returning(processed.c.update_id)
+        .cte("claim")
+    )
+    return statement.add_columns(sa_select(claim.c.update_id).scalar_subquery().label("claimed"))
 
 
 @dataclass
@@ -150,6 +176,7 @@ class Loaded:
 
     state: ConversationState | None
     actor: Actor
+    claimed: bool = True  # False: the update was processed before (asked with `claim`)
 
 
 def load(
@@ -160,19 +187,25 @@ def load(
     user_id: str,
     admin_ids: Iterable[str] = (),
     other_admins: dict[str, set[str]] | None = None,
+    claim: str | None = None,
 ) -> Loaded:
     """The chat's conversation state and who is writing (identity, member, roles with their
     units, the member's unit and its root) in ONE statement of outer joins: the units land in
     the session's identity map, so `session.get(Unit, ...)` for them costs no query later in the
-    update."""
-    params = {"p": platform, "c": chat_id, "u": user_id, "others": bool(other_admins)}
-    rows = session.execute(_load_statement(), params).all()
+    update. `claim` (an update id, PostgreSQL only): the same statement records the update as
+    processed; `claimed` says whether it was new."""
+    params: dict[str, Any] = {"p": platform, "c": chat_id, "u": user_id}
+    params["others"] = bool(other_admins)
+    if claim is not None:
+        params.update(update_id=claim, at=utcnow())
+    rows = session.execute(_load_statement(claim is not None), params).all()
     first = rows[0]
     state, identity, member = first[0], first[1], first[2]
+    claimed = claim is None or first[8] is not None
     actor = Actor(platform=platform, user_id=user_id, identity=identity)
     actor.is_admin = user_id in set(admin_ids)
     if member is None or member.deleted_at is not None:
-        return Loaded(state, actor)
+        return Loaded(state, actor, claimed)
     actor.member = member
     actor.home, actor.root = first[5], first[6]
     seen: set[int] = set()
@@ -187,4 +220,4 @@ def load(
             actor.is_admin = True
         elif grant.role == RoleName.OFFICER and unit is not None:
             actor.officer_units.append(unit)
-    return Loaded(state, actor)
+    return Loaded(state, actor, claimed)
