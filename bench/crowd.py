@@ -68,6 +68,11 @@ class Pending:
     kind: str
     intended: float  # when the member meant to act (= when queued, in a closed loop)
     update_id: int
+    query_id: str | None = None  # a pressed button's callback query
+    calls: int = 0  # sendMessage / editMessageText calls that came for it so far
+
+
+ANSWERS = ("answer", "toggle", "submit")  # presses within a question
 
 
 @dataclass
@@ -111,6 +116,10 @@ class Crowd:
         self.calls: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
         self.query_answers: Counter[str] = Counter()  # answerCallbackQuery per query id
+        # calls for quiz answers that keep the quiz going, counted into self.calls as
+        # "(quiz answers)" and "(calls for quiz answers)"; a query answered after its update
+        # ended is added when its answer comes
+        self._answer_queries: set[str] = set()
         self.stale = 0  # "this button is old" texts: an update handled twice, or a wrong press
         self.unexpected: Counter[str] = Counter()
         self.limit: int | None = None  # closed loop: stop after this many answers
@@ -155,7 +164,16 @@ class Crowd:
                 self.calls["(updates fetched)"] += len(call.result)
                 return
             if method == "answerCallbackQuery":
-                self.query_answers[str(call.params.get("callback_query_id"))] += 1
+                query = str(call.params.get("callback_query_id"))
+                self.query_answers[query] += 1
+                if query in self._answer_queries:
+                    self._answer_queries.discard(query)
+                    self.calls["(calls for quiz answers)"] += 1
+                else:
+                    for person in self.people.values():
+                        if person.pending is not None and person.pending.query_id == query:
+                            person.pending.calls += 1
+                            break
                 return
             if method not in SEND_OR_EDIT or not isinstance(call.result, dict):
                 return
@@ -174,6 +192,7 @@ class Crowd:
                 if buttons:
                     self.unexpected["buttons nobody waited for"] += 1
                 return
+            pending.calls += 1
             ended = bool(buttons)
             if person.mode == "quiz" and self.result_marker in text:  # with buttons or not
                 ended = person.finished = True
@@ -185,6 +204,11 @@ class Crowd:
                 return
             now = time.perf_counter()
             person.pending = None
+            if pending.kind in ANSWERS and not person.finished:
+                self.calls["(quiz answers)"] += 1
+                self.calls["(calls for quiz answers)"] += pending.calls
+                if pending.query_id is not None and not self.query_answers[pending.query_id]:
+                    self._answer_queries.add(pending.query_id)
             person.answered += 1
             person.last_text = text[:120]
             self.samples.append(Sample(now, now - pending.intended, pending.kind))
@@ -238,7 +262,8 @@ class Crowd:
             update = self.api.build_callback_update(person.uid, person.prompt, data)
         else:
             update = self.api.build_text_update(person.uid, text or "/start", first_name="Bench")
-        person.pending = Pending(kind, intended, update["update_id"])
+        query = update.get("callback_query", {}).get("id")
+        person.pending = Pending(kind, intended, update["update_id"], query)
         self.api.queue_update(update)
 
     def _choose(self, person: Person) -> tuple[str, str | None, str | None]:

@@ -46,6 +46,12 @@ class Window:
         calls = (n for m, n in self.calls.items() if m != "getUpdates" and not m.startswith("("))
         return self.per_update(sum(calls))
 
+    def calls_per_answer(self) -> float:
+        """Bot API calls for a quiz answer that keeps the quiz going (the last answer of a
+        quiz also brings the result; starting a quiz takes its own steps)."""
+        answers = self.calls["(quiz answers)"]
+        return self.calls["(calls for quiz answers)"] / answers if answers else float("nan")
+
 
 class Meter:
     """Counters of a crowd and its bot processes at one moment."""
