@@ -62,19 +62,24 @@ ECHO_TEXT = (
 
 
 async def echo_main(args: argparse.Namespace) -> None:
-    """A bare PTB application built as the bot builds its own: one sendMessage per update (and
-    the answer to a button's query), with four buttons so the members can go on pressing."""
+    """A bare PTB application (its own HTTP transport, httpx, with the bot's pool size and
+    concurrency): one sendMessage per update (and the answer to a button's query), with four
+    buttons so the members can go on pressing."""
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
     from telegram.constants import ParseMode
-    from telegram.ext import ContextTypes, TypeHandler
+    from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 
-    from bot.channels.telegram import build_application
-    from bot.config import Settings
+    from bot.channels.telegram import CONNECTIONS, UPDATES_AT_ONCE
 
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, telegram_bot_token=args.token, telegram_api_base_url=args.api_root
+    application = (
+        ApplicationBuilder()
+        .token(args.token)
+        .base_url(f"{args.api_root}/bot{{token}}")
+        .concurrent_updates(UPDATES_AT_ONCE)
+        .connection_pool_size(CONNECTIONS)
+        .pool_timeout(10.0)
+        .build()
     )
-    application = build_application(settings)
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat

@@ -34,6 +34,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.channels.base import Switchboard
+from bot.channels.telegram_http import AiohttpRequest
 from bot.config import Settings
 from bot.engine import Engine
 from bot.messages import (
@@ -59,13 +60,14 @@ PLATFORM = "telegram"
 TEXT_LIMIT = 4096
 CAPABILITIES = Capabilities(text_limit=TEXT_LIMIT, buttons=True, uploads=True)
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # larger photos are not fetched (Telegram's own are ~0.3 MB)
-CONNECTIONS = 32
+CONNECTIONS = 32  # kept-alive connections to the Bot API (one host)
 UPDATES_AT_ONCE = 24  # updates processed side by side; more queue (see README, Performance)
 MENU_COMMANDS = ("start", "hoc", "thi", "dangky", "guongtot", "toi", "trogiup", "huy")
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    """A PTB application talking to TELEGRAM_API_BASE_URL ({root}/bot{token}/{method})."""
+    """A PTB application talking to TELEGRAM_API_BASE_URL ({root}/bot{token}/{method}), its
+    requests over aiohttp (bot/channels/telegram_http.py)."""
     root = settings.telegram_api_base_url
     return (
         ApplicationBuilder()
@@ -73,10 +75,8 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .base_url(f"{root}/bot{{token}}")
         .base_file_url(f"{root}/file/bot{{token}}")
         .concurrent_updates(UPDATES_AT_ONCE)
-        # one host: a few kept-alive connections are enough, and httpcore scans every pooled
-        # connection on each request (PTB's default pool is 256)
-        .connection_pool_size(CONNECTIONS)
-        .pool_timeout(10.0)
+        .request(AiohttpRequest(CONNECTIONS))
+        .get_updates_request(AiohttpRequest(1))  # one long poll at a time
         .build()
     )
 
