@@ -98,13 +98,13 @@ def _few_malloc_arenas() -> None:
     hundreds of MB. Two arenas (as MALLOC_ARENA_MAX=2 would) keep memory flat; set before any
     worker thread exists. Elsewhere than glibc: nothing to do."""
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    if not name or "MALLOC_ARENA_MAX" in os.environ:
+    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
+        # the process's own symbols, libc's among them (find_library would run ldconfig in a
+        # child process)
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX
 
 
 def _freeze_what_is_loaded() -> None:
