@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram.error import NetworkError, TimedOut
-from telegram.request import RequestData
 
 from bot.channels.telegram_http import AiohttpRequest
 from tests.doubles.telegram_api import FakeTelegramAPI
