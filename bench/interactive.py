@@ -218,8 +218,10 @@ def run_database(
             results.signup[label] = signup
             print(
                 f"   {signup.in_time} of {signup.people} registered within the "
-                f"{signup.spread:g} s; {signup.finished} after "
-                f"{signup.spread + args.signup_grace:g} s",
+                f"{signup.spread:g} s (a late arrival: within 1 s of arriving), "
+                f"{signup.within_minute} before it ended; {signup.finished} after "
+                f"{signup.spread + args.signup_grace:g} s; the slowest took "
+                f"{ms(signup.longest) if signup.longest is not None else '–'}",
                 flush=True,
             )
         full.stop()

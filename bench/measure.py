@@ -28,6 +28,7 @@ class Window:
     offered: float = 0.0
     stuck: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+    machine: float = float("nan")  # the whole machine's CPU busy over the window, 1 = all cores
 
     @property
     def rate(self) -> float:
@@ -63,6 +64,7 @@ class Meter:
         self.cpu = sum(p.cpu() for p in processes)
         self.own_cpu = time.process_time()  # the double and the members: this process
         self.sql = [sum(col) for col in zip(*(p.sql() for p in processes), strict=True)]
+        self.machine = machine_ticks()
 
     def window(self, bot: str, since: Meter, *, by_time: bool = False) -> Window:
         samples = self.crowd.samples[since.samples : self.samples]
@@ -78,7 +80,25 @@ class Meter:
             own_cpu=self.own_cpu - since.own_cpu,
             sql=[a - b for a, b in zip(self.sql, since.sql, strict=True)],
             kinds=Counter(s.kind for s in samples),
+            machine=busy_share(since.machine, self.machine),
         )
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, all cores (/proc/stat): the bots,
+    the database server and this process together."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return (0, 0)
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle, sum(fields[:8]))
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else float("nan")
 
 
 def calm() -> None:
@@ -156,16 +176,23 @@ def solo_window(
 class Signup:
     people: int = 0
     spread: float = 0.0
-    in_time: int = 0
+    in_time: int = 0  # done within the minute, or a late arrival within LATE_GRACE of arriving
+    within_minute: int = 0  # done before the minute ended
     finished: int = 0
     last: float | None = None
+    longest: float | None = None  # the slowest registration, from arriving to done
     window: Window | None = None
     steps: dict[str, list[float]] = field(default_factory=dict)
 
 
+LATE_GRACE = 1.0  # seconds: someone arriving in the minute's last moment cannot finish in it
+
+
 def signup_run(crowd: Crowd, processes: list[BotProcess], args: argparse.Namespace) -> Signup:
     """`--signups` new people arriving at random within `--signup-spread` seconds, each going
-    through the whole registration as fast as the bot answers."""
+    through the whole registration as fast as the bot answers. In time: done within the
+    spread, or, for someone who arrived too late for that (five steps take a few hundred ms
+    even on an idle bot), within LATE_GRACE of arriving."""
     uids = [FIRST_SIGNUP + i for i in range(args.signups)]
     crowd.add(uids, "signup")
     crowd.unit_code = UNIT_CODE
@@ -173,6 +200,7 @@ def signup_run(crowd: Crowd, processes: list[BotProcess], args: argparse.Namespa
     first = Meter(crowd, processes)
     start = first.at + 0.2
     arrivals = sorted((start + crowd.rng.uniform(0, args.signup_spread), uid) for uid in uids)
+    arrived = {uid: at - start for at, uid in arrivals}  # (the schedule is consumed)
     crowd.start(uids, "signup")
     crowd.run_schedule(arrivals, float("inf"))
     people = [crowd.people[uid] for uid in uids]
@@ -182,13 +210,18 @@ def signup_run(crowd: Crowd, processes: list[BotProcess], args: argparse.Namespa
     )
     last = Meter(crowd, processes)
     crowd.stop()
-    done = [p.done_at - start for p in people if p.done_at is not None]
+    done = {p.uid: p.done_at - start for p in people if p.done_at is not None}
+    took = [d - arrived[uid] for uid, d in done.items()]
     result = Signup(
         people=len(uids),
         spread=args.signup_spread,
-        in_time=sum(1 for d in done if d <= args.signup_spread),
+        in_time=sum(
+            1 for uid, d in done.items() if d <= max(args.signup_spread, arrived[uid] + LATE_GRACE)
+        ),
+        within_minute=sum(1 for d in done.values() if d <= args.signup_spread),
         finished=len(done),
-        last=max(done) if len(done) == len(uids) else None,
+        last=max(done.values()) if len(done) == len(uids) else None,
+        longest=max(took) if took else None,
         window=last.window("full", first),
     )
     for sample in crowd.samples[first.samples : last.samples]:
