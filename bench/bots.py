@@ -85,7 +85,10 @@ class BotProcess:
         return self.popen.poll() is None
 
     def stop(self) -> None:
-        """SIGTERM (the bot stops cleanly), then its peak RSS and CPU from wait4."""
+        """SIGTERM (the bot stops cleanly), then its CPU from wait4. The peak RSS is the kernel's
+        high-water mark read just before (VmHWM): wait4's ru_maxrss also holds the size of the
+        process that spawned it, kept across exec (the bench process, hundreds of MB late in a
+        run)."""
         if self.popen.returncode is not None:
             return
         self.maxrss_mb = max(self.maxrss_mb, self.status_mb("VmHWM"))
@@ -97,7 +100,6 @@ class BotProcess:
             if pid:
                 self.popen.returncode = os.waitstatus_to_exitcode(status)
                 if self.pid == self.popen.pid:
-                    self.maxrss_mb = max(self.maxrss_mb, usage.ru_maxrss / 1024)
                     self.total_cpu = usage.ru_utime + usage.ru_stime
                 return
             time.sleep(0.05)

@@ -247,7 +247,7 @@ def report(results: Results, args: argparse.Namespace) -> None:
         f"{name}: {a:.0f} MB after start, {b:.0f} MB peak"
         for name, (a, b) in results.memory.items()
     ]
-    print("\nMemory (RSS once started and idle; peak = ru_maxrss): " + "; ".join(memory))
+    print("\nMemory (RSS once started and idle; peak = VmHWM at the end): " + "; ".join(memory))
     for check in results.checks:
         print(f"Check: {check}")
     goals(results, labels)
