@@ -233,7 +233,8 @@ class Engine:
 
     def _claim(self, session: Session, incoming: Incoming) -> bool:
         """Mark the update as processed; False when it already was (a replay). One INSERT that
-        skips a duplicate rather than failing on it (no exception, no rollback)."""
+        skips a duplicate rather than failing on it (no exception, no rollback). SQLite only:
+        PostgreSQL claims the update inside `load`."""
         stmt = (
             sqlite.insert(_PROCESSED)
             .values(platform=incoming.platform, update_id=incoming.update_id, processed_at=utcnow())

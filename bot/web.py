@@ -40,6 +40,22 @@ def _secret_ok(given: str | None, expected: str) -> bool:
     )
 
 
+async def _webhook_payload(
+    request: Request, header: str, secret: str, platform: str
+) -> dict[str, Any] | Response:
+    """A posted update as a JSON object, its secret checked before anything else is read; or a
+    ready error response."""
+    if not _secret_ok(request.headers.get(header), secret):
+        logger.warning("%s webhook: wrong or missing secret token", platform)
+        return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
+    payload = await _json_body(request)
+    if isinstance(payload, Response):
+        return payload
+    if not isinstance(payload, dict):
+        return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
+    return payload
+
+
 async def _json_body(request: Request) -> Any:
     """The body as JSON, or a ready error response."""
     body = await request.body()
@@ -71,14 +87,12 @@ def web_app(
     async def telegram_webhook(request: Request) -> Response:
         if telegram is None:
             return JSONResponse({"ok": False}, status_code=404)
-        given = request.headers.get(TELEGRAM_SECRET_HEADER)
-        if not _secret_ok(given, app.settings.telegram_webhook_secret):
-            logger.warning("telegram webhook: wrong or missing secret token")
-            return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
-        payload = await _json_body(request)
+        payload = await _webhook_payload(
+            request, TELEGRAM_SECRET_HEADER, app.settings.telegram_webhook_secret, "telegram"
+        )
         if isinstance(payload, Response):
             return payload
-        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+        if not isinstance(payload.get("update_id"), int):
             return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
         if telegram_ready is not None and not telegram_ready.is_set():
             return JSONResponse({"ok": False, "error": "starting"}, status_code=503)  # retried
@@ -88,15 +102,11 @@ def web_app(
     async def zalo_webhook(request: Request) -> Response:
         if zalo is None:
             return JSONResponse({"ok": False}, status_code=404)
-        given = request.headers.get(ZALO_SECRET_HEADER)  # checked before reading anything else
-        if not _secret_ok(given, app.settings.zalo_webhook_secret):
-            logger.warning("zalo webhook: wrong or missing secret token")
-            return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
-        payload = await _json_body(request)
+        payload = await _webhook_payload(
+            request, ZALO_SECRET_HEADER, app.settings.zalo_webhook_secret, "zalo"
+        )
         if isinstance(payload, Response):
             return payload
-        if not isinstance(payload, dict):
-            return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
         await zalo.process_webhook(payload)
         return JSONResponse({"ok": True})
 
