@@ -29,6 +29,8 @@ def new_link_id() -> str:
 def link_id_ok(value: str) -> bool:
     """Whether a link's id is well formed (checked before any lookup)."""
     return bool(_ID.match(value))
+
+
 _TYPES = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
