@@ -71,6 +71,7 @@ class Engine:
                 if name in self.commands:
                     raise ValueError(f"command /{name} registered twice")
                 self.commands[name] = (router, cmd)
+        self.preloads = tuple((r.name, *r.preload) for r in routers if r.preload is not None)
         self.extra_admins = extra_admins or {}
         # each running channel's bot name (Telegram: its username), for invitations
         self.bot_names: dict[str, str] = {}
@@ -155,6 +156,7 @@ class Engine:
                     if p != incoming.platform and (ids := self.admin_ids(p))
                 },
                 claim=incoming.update_id if along else None,
+                preloads=self.preloads,
             )
             if not loaded.claimed:
                 return _duplicate(incoming)

@@ -53,9 +53,14 @@ class Router:
     the middle of this flow (a look at /trogiup) comes back to it; menus that are only looked at
     (a profile, figures) do not need that."""
 
-    def __init__(self, name: str, *, keep_place: bool = True):
+    def __init__(
+        self, name: str, *, keep_place: bool = True, preload: tuple[str, type] | None = None
+    ):
         self.name = name
         self.keep_place = keep_place
+        # (key in the state's data, model): the row whose id the key holds is read with the
+        # state, in the same statement, while this flow is open (`session.get` then finds it)
+        self.preload = preload
         self.commands: dict[str, Command] = {}
         self.steps: dict[str, Handler] = {}
 

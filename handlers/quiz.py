@@ -13,7 +13,7 @@ from bot.timefmt import fmt_date, fmt_duration
 from bot.topics import Question
 from handlers.planhints import no_plan
 
-router = Router("quiz")
+router = Router("quiz", preload=("attempt", QuizAttempt))  # the attempt answered
 
 MENU = "menu"
 RULES = "rules"

@@ -70,6 +70,8 @@ def test_a_quiz_answer_stays_within_the_statement_budget(app, chat) -> None:  # 
         me.press(me.last_choices().options[0].label)
     assert re.search(r"Câu \d+/", me.last_text()) or "Kết quả" in me.last_text()
     within_budget(seen)
+    # the attempt is read with the state (the quiz router's preload): no statement of its own
+    assert not any(s.startswith("SELECT quizattempt.") for s in seen.statements), seen.statements
 
 
 def test_a_study_step_stays_within_the_statement_budget(app, chat) -> None:  # type: ignore[no-untyped-def]

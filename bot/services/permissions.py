@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Boolean, String, and_, bindparam
+from sqlalchemy import Boolean, String, and_, bindparam, case
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
@@ -109,11 +109,16 @@ def resolve_actor(
     ).actor
 
 
+Preload = tuple[tuple[str, str, type], ...]  # (flow, key in the state's data, model)
+
+
 @cache
-def _load_statement(claiming: bool = False) -> Any:
+def _load_statement(claiming: bool = False, preloads: Preload = ()) -> Any:
     """The statement of `load`, built once: building it (aliases, joins, column proxies) cost
     more CPU than running it; the values are bound at each execution. `claiming` (PostgreSQL):
-    the update's dedupe claim rides along as a data-modifying WITH, one round trip, not two."""
+    the update's dedupe claim rides along as a data-modifying WITH, one round trip, not two.
+    `preloads`: rows a flow reads at every step (a quiz's attempt), joined on the id its state
+    holds, only while that flow is open."""
     keys = sa_select(
         bindparam("p", type_=String).label("p"),
         bindparam("c", type_=String).label("c"),
@@ -153,6 +158,12 @@ def _load_statement(claiming: bool = False) -> Any:
             ),
         )
     )
+    for flow, key, model in preloads:
+        target: Any = aliased(model)
+        held = case(  # the id, read only in that flow's state (another flow's key may differ)
+            (col(ConversationState.flow) == flow, col(ConversationState.data)[key].as_integer())
+        )
+        statement = statement.add_columns(target).outerjoin(target, target.id == held)
     if not claiming:
         return statement
     processed = ProcessedUpdate.__table__  # type: ignore[attr-defined]
@@ -177,6 +188,9 @@ class Loaded:
     state: ConversationState | None
     actor: Actor
     claimed: bool = True  # False: the update was processed before (asked with `claim`)
+    # the preloaded rows: held here for the update, since the session only weakly holds what it
+    # loaded (unreferenced, they would be gone before `session.get` looks for them)
+    preloaded: list[Any] = field(default_factory=list)
 
 
 def load(
@@ -188,24 +202,26 @@ def load(
     admin_ids: Iterable[str] = (),
     other_admins: dict[str, set[str]] | None = None,
     claim: str | None = None,
+    preloads: Preload = (),
 ) -> Loaded:
     """The chat's conversation state and who is writing (identity, member, roles with their
     units, the member's unit and its root) in ONE statement of outer joins: the units land in
     the session's identity map, so `session.get(Unit, ...)` for them costs no query later in the
     update. `claim` (an update id, PostgreSQL only): the same statement records the update as
-    processed; `claimed` says whether it was new."""
+    processed; `claimed` says whether it was new. `preloads`: see `_load_statement`."""
     params: dict[str, Any] = {"p": platform, "c": chat_id, "u": user_id}
     params["others"] = bool(other_admins)
     if claim is not None:
         params.update(update_id=claim, at=utcnow())
-    rows = session.execute(_load_statement(claim is not None), params).all()
+    rows = session.execute(_load_statement(claim is not None, preloads), params).all()
     first = rows[0]
     state, identity, member = first[0], first[1], first[2]
-    claimed = claim is None or first[8] is not None
+    claimed = claim is None or first[-1] is not None  # the claim's column comes last
+    preloaded = [row for row in first[8 : 8 + len(preloads)] if row is not None]
     actor = Actor(platform=platform, user_id=user_id, identity=identity)
     actor.is_admin = user_id in set(admin_ids)
     if member is None or member.deleted_at is not None:
-        return Loaded(state, actor, claimed)
+        return Loaded(state, actor, claimed, preloaded)
     actor.member = member
     actor.home, actor.root = first[5], first[6]
     seen: set[int] = set()
@@ -220,4 +236,4 @@ def load(
             actor.is_admin = True
         elif grant.role == RoleName.OFFICER and unit is not None:
             actor.officer_units.append(unit)
-    return Loaded(state, actor, claimed)
+    return Loaded(state, actor, claimed, preloaded)
