@@ -97,7 +97,8 @@ def handle(ctx: Context) -> Unit | None:
         return coded
     found = units.search(ctx.session, query[:100])
     if not found:
-        ctx.say("register.unit_search_none", query=query[:100])
+        if units.children(ctx.session, None):  # a tree to walk instead (else `offer` says so)
+            ctx.say("register.unit_search_none", query=query[:100])
         offer(ctx, None)
         return None
     options = [Option(_label(units.full_name(ctx.session, u)), f"pick:{u.id}") for u in found]

@@ -282,3 +282,22 @@ def test_unknown_command_and_unknown_text(chat):
     register(me)
     me.say("xin chào")
     assert "/trogiup" in me.last_text()
+
+
+def test_with_no_units_loaded_the_unit_step_says_so_once(settings, content):  # type: ignore[no-untyped-def]
+    """A deployment whose admin has not imported the units yet: the person is told that, not
+    that the search found nothing and to pick from a tree that is not there."""
+    from bot.app import build_app
+    from bot.channels.memory import MemoryChat
+
+    bare = build_app(settings, content=content)  # no units imported
+    try:
+        me = MemoryChat(bare.engine, "nu1")
+        me.say("/start")
+        me.say("Phạm Thị Hoa")
+        me.say("mầm non")
+        said = me.last_text()
+        assert "chưa có danh sách đơn vị" in said
+        assert "Không tìm thấy" not in said and "cây đơn vị" not in said
+    finally:
+        bare.db.dispose()
