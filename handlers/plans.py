@@ -50,6 +50,16 @@ def _root(ctx: Context, unit_id: object) -> Unit | None:
     return next((r for r in plan_roots(ctx.session, ctx.actor) if r.id == unit_id), None)
 
 
+def _step_root(ctx: Context) -> Unit | None:
+    """The tree a step works on, checked again; None (the flow ended, the person told) when it is
+    no longer theirs."""
+    root = _root(ctx, ctx.data.get("root"))
+    if root is None:
+        ctx.finish()
+        ctx.say("plans.not_yours")
+    return root
+
+
 @router.step(ROOT)
 def on_root(ctx: Context) -> None:
     choice = ctx.choice or ""
@@ -151,10 +161,8 @@ def _new(ctx: Context, root: Unit, year: int) -> None:
 
 @router.step(TREE)
 def on_tree(ctx: Context) -> None:
-    root = _root(ctx, ctx.data.get("root"))
+    root = _step_root(ctx)
     if root is None:
-        ctx.finish()
-        ctx.say("plans.not_yours")
         return
     kind, _, arg = (ctx.choice or "").partition(":")
     mine = {p.id: p for p in plans.of_root(ctx.session, root.code)}
@@ -192,10 +200,8 @@ def on_tree(ctx: Context) -> None:
 @router.step(FIRST)
 def on_first(ctx: Context) -> None:
     """The year of a tree's first plan: a button, or the year typed."""
-    root = _root(ctx, ctx.data.get("root"))
+    root = _step_root(ctx)
     if root is None:
-        ctx.finish()
-        ctx.say("plans.not_yours")
         return
     choice = ctx.choice or ""
     typed = choice.removeprefix("new:") if choice else ctx.text.strip()
@@ -212,10 +218,8 @@ def on_first(ctx: Context) -> None:
 
 @router.step(END)
 def on_end(ctx: Context) -> None:
-    root = _root(ctx, ctx.data.get("root"))
+    root = _step_root(ctx)
     if root is None:
-        ctx.finish()
-        ctx.say("plans.not_yours")
         return
     if ctx.choice == "no":
         _tree(ctx, root)
