@@ -6,7 +6,6 @@ registers and is counted."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,13 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, select
 
-from bot.channels.telegram import TelegramChannel
 from bot.models import Member, RoleGrant
 from bot.models_year import StudyCheckIn
-from bot.server import serve_polling
 from tests.doubles.telegram_api import Call, FakeTelegramAPI
 from tests.helpers import Clock
-from tests.test_telegram_e2e import Running, _app, api
+from tests.test_telegram_e2e import Running, _app, api, polling_bot
 
 __all__ = ["api"]  # the Bot API double of the end-to-end tests, used here too
 
@@ -33,16 +30,8 @@ LINK = re.compile(r"https://t\.me/(\w+)\?start=(HN\d{6})")
 
 @pytest.fixture
 async def running(db_url: str, api: FakeTelegramAPI) -> AsyncIterator[Running]:
-    built = _app(db_url, api, clock=Clock(MARCH))
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve_polling(built, TelegramChannel(built.engine, built.settings), stop, scheduler=False)
-    )
-    await api.await_for_call("setMyCommands")
-    yield Running(api, built)
-    stop.set()
-    await asyncio.wait_for(task, 10)
-    built.db.dispose()
+    async with polling_bot(_app(db_url, api, clock=Clock(MARCH)), api) as running:
+        yield running
 
 
 async def say(api: FakeTelegramAPI, user: int, text: str, count: int = 1) -> list[Call]:

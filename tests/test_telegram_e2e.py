@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import socket
@@ -61,18 +62,26 @@ def _app(db_url: str, api: FakeTelegramAPI, **kw: Any) -> App:
     return built
 
 
-@pytest.fixture
-async def polling(db_url: str, api: FakeTelegramAPI) -> AsyncIterator[Running]:
-    built = _app(db_url, api)
+@contextlib.asynccontextmanager
+async def polling_bot(built: App, api: FakeTelegramAPI) -> AsyncIterator[Running]:
+    """The app served by long polling against the double (no scheduler), stopped afterwards."""
     stop = asyncio.Event()
     task = asyncio.create_task(
         serve_polling(built, TelegramChannel(built.engine, built.settings), stop, scheduler=False)
     )
     await api.await_for_call("setMyCommands")  # updates sent from now on are queued for polling
-    yield Running(api, built)
-    stop.set()
-    await asyncio.wait_for(task, 10)
-    built.db.dispose()
+    try:
+        yield Running(api, built)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        built.db.dispose()
+
+
+@pytest.fixture
+async def polling(db_url: str, api: FakeTelegramAPI) -> AsyncIterator[Running]:
+    async with polling_bot(_app(db_url, api), api) as running:
+        yield running
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ section cites the new document) and takes the quiz with the new questions."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -13,15 +12,13 @@ import pytest
 from sqlmodel import Session
 
 from bot.app import build_app, load_demo_units
-from bot.channels.telegram import TelegramChannel
 from bot.messages import to_plain
 from bot.models import Plan
-from bot.server import serve_polling
 from tests import docsamples
 from tests.conftest import make_settings
 from tests.doubles.telegram_api import FakeTelegramAPI
 from tests.helpers import Clock
-from tests.test_telegram_e2e import Running
+from tests.test_telegram_e2e import Running, polling_bot
 
 ADMIN = 7001
 MEMBER = 7002
@@ -44,15 +41,8 @@ async def running(db_url: str, api: FakeTelegramAPI) -> AsyncIterator[Running]:
     clock = Clock(datetime(2027, 1, 5, 2, tzinfo=UTC))  # 9:00 in Hà Nội; 2027 has no plan yet
     built = build_app(settings, clock=clock)
     load_demo_units(built)
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve_polling(built, TelegramChannel(built.engine, built.settings), stop, scheduler=False)
-    )
-    await api.await_for_call("setMyCommands")
-    yield Running(api, built)
-    stop.set()
-    await asyncio.wait_for(task, 10)
-    built.db.dispose()
+    async with polling_bot(built, api) as running:
+        yield running
 
 
 async def answer(
