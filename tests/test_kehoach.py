@@ -249,8 +249,8 @@ def test_who_may_make_plans(kapp, chat) -> None:  # type: ignore[no-untyped-def]
     assert "Kế hoạch học tập và làm theo – LĐLĐ tỉnh Mẫu" in province.last_text()
 
 
-def fresh_tree(kapp) -> None:  # type: ignore[no-untyped-def]
-    """A tree of its own next to the demo one, without any plan."""
+def fresh_tree(kapp) -> MemoryChat:  # type: ignore[no-untyped-def]
+    """A tree of its own next to the demo one, without any plan; its admin, registered."""
     with Session(kapp.db) as s:
         s.add(Unit(code="TINH-X", name="LĐLĐ tỉnh X", search_name="ldld tinh x", path=""))
         s.commit()
@@ -258,12 +258,13 @@ def fresh_tree(kapp) -> None:  # type: ignore[no-untyped-def]
         unit.path = f"/{unit.id}/"
         s.add(unit)
         s.commit()
+    admin = MemoryChat(kapp.engine, "admin")
+    register(admin, name="Quản Trị Viên", unit="Trung tâm Y tế")
+    return admin
 
 
 def test_a_fresh_tree_is_guided_to_its_first_plan(kapp, clock) -> None:  # type: ignore[no-untyped-def]
-    fresh_tree(kapp)
-    admin = MemoryChat(kapp.engine, "admin")
-    register(admin, name="Quản Trị Viên", unit="Trung tâm Y tế")
+    admin = fresh_tree(kapp)
     assert "LĐLĐ tỉnh X chưa có kế hoạch năm 2027" in admin.last_text()
     assert "Gõ /kehoach để tạo" in admin.last_text()
     admin.say("/kehoach")
@@ -283,9 +284,7 @@ def test_a_fresh_tree_is_guided_to_its_first_plan(kapp, clock) -> None:  # type:
 def test_late_in_the_year_a_fresh_tree_chooses_the_year(kapp, clock) -> None:  # type: ignore[no-untyped-def]
     """On 20/11 a tree with no plan may start with this year's or next year's: asked, not forced."""
     clock.now = local(2026, 11, 20)
-    fresh_tree(kapp)
-    admin = MemoryChat(kapp.engine, "admin")
-    register(admin, name="Quản Trị Viên", unit="Trung tâm Y tế")
+    admin = fresh_tree(kapp)
     admin.say("/kehoach")
     admin.press("LĐLĐ tỉnh X")
     assert "LĐLĐ tỉnh X chưa có kế hoạch nào. Bạn tạo kế hoạch cho năm nào?" in admin.last_text()
@@ -311,9 +310,7 @@ def test_report_deadlines_copied_from_a_preset_are_checked(kapp, clock) -> None:
     """This year's plan made on 20/11: the presets' report deadlines (06/05, 11/11) have passed;
     keeping them is refused with the reason, and each can be moved or left out."""
     clock.now = local(2026, 11, 20)
-    fresh_tree(kapp)
-    admin = MemoryChat(kapp.engine, "admin")
-    register(admin, name="Quản Trị Viên", unit="Trung tâm Y tế")
+    admin = fresh_tree(kapp)
     admin.say("/kehoach")
     admin.press("LĐLĐ tỉnh X")
     admin.press("Tạo kế hoạch năm 2026")
