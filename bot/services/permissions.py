@@ -110,6 +110,7 @@ def resolve_actor(
 
 
 Preload = tuple[tuple[str, str, type], ...]  # (flow, key in the state's data, model)
+_LOADED = 8  # the statement's own entities, before the preloaded rows and the claim's column
 
 
 @cache
@@ -209,15 +210,15 @@ def load(
     the session's identity map, so `session.get(Unit, ...)` for them costs no query later in the
     update. `claim` (an update id, PostgreSQL only): the same statement records the update as
     processed; `claimed` says whether it was new. `preloads`: see `_load_statement`."""
-    params: dict[str, Any] = {"p": platform, "c": chat_id, "u": user_id}
-    params["others"] = bool(other_admins)
+    others = bool(other_admins)
+    params: dict[str, Any] = {"p": platform, "c": chat_id, "u": user_id, "others": others}
     if claim is not None:
         params.update(update_id=claim, at=utcnow())
     rows = session.execute(_load_statement(claim is not None, preloads), params).all()
     first = rows[0]
     state, identity, member = first[0], first[1], first[2]
     claimed = claim is None or first[-1] is not None  # the claim's column comes last
-    preloaded = [row for row in first[8 : 8 + len(preloads)] if row is not None]
+    preloaded = [row for row in first[_LOADED : _LOADED + len(preloads)] if row is not None]
     actor = Actor(platform=platform, user_id=user_id, identity=identity)
     actor.is_admin = user_id in set(admin_ids)
     if member is None or member.deleted_at is not None:
