@@ -97,3 +97,44 @@ def test_a_registration_step_stays_within_the_statement_budget(app, chat) -> Non
     assert "Bước 4/5" in me.last_text()
     within_budget(named)
     within_budget(grouped)
+
+
+def test_a_quiz_end_reads_the_best_attempt_not_every_attempt(app, chat) -> None:  # type: ignore[no-untyped-def]
+    """A member practising for a contest piles up attempts; the result at each quiz's end names
+    the best one, which must not mean reading (and decoding) all of them."""
+    me = chat("b4")
+    register(me)
+    me.say("/thi")
+    me.press("7 dám")
+    me.press("Bắt đầu")
+    with Session(app.db) as s:
+        running = s.exec(select(QuizAttempt)).one()
+        running_id, fields = running.id, running.model_dump(exclude={"id"})
+        earlier = running.started_at.replace(year=running.started_at.year - 1)
+        for n in range(30):  # last year's practice: finished, scores of 0 and up
+            done = {"score": n % running.total, "started_at": earlier, "finished_at": earlier}
+            s.add(QuizAttempt(**{**fields, **done}))
+        s.commit()
+    loaded: list[int] = []
+
+    def on_load(target, context):  # type: ignore[no-untyped-def]
+        loaded.append(target.id)
+
+    event.listen(QuizAttempt, "load", on_load)
+    try:
+        for _ in range(40):  # to the last answer (a question with several answers: two steps)
+            with Session(app.db) as s:
+                attempt = s.exec(select(QuizAttempt).where(QuizAttempt.id == running_id)).one()
+            if attempt.finished_at is not None:
+                break
+            several = app.content.catalog.questions[attempt.question_ids[attempt.current]].multiple
+            if several:
+                me.press(me.last_choices().options[0].label)
+            loaded.clear()
+            me.press("Trả lời" if several else me.last_choices().options[0].label)
+            by_the_answer = list(loaded)
+    finally:
+        event.remove(QuizAttempt, "load", on_load)
+    assert attempt.finished_at is not None
+    assert "Điểm cao nhất của bạn" in me.last_text()
+    assert len(by_the_answer) <= 2, by_the_answer  # the running attempt, and the best one

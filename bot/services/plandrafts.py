@@ -206,10 +206,12 @@ def ensure_demo(
         stored = plans.get(session, found.id)
         untouched = stored is not None and stored.updated_by in (PRESETS, DEMO)
         submitted = session.exec(
-            select(Pledge.id).where(
+            select(Pledge.id)
+            .where(
                 Pledge.campaign_id == found.id,
                 Pledge.first_submitted_at.is_not(None),  # type: ignore[union-attr]
             )
+            .limit(1)
         ).first()
         if not untouched or submitted is not None or found.root_unit != root:
             return found

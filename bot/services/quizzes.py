@@ -156,6 +156,7 @@ def running(session: Session, *, member_id: int, campaign_id: str) -> QuizAttemp
             col(QuizAttempt.finished_at).is_(None),
         )
         .order_by(col(QuizAttempt.started_at).desc())
+        .limit(1)
     ).first()
 
 
@@ -211,6 +212,7 @@ def best(
             col(QuizAttempt.elapsed_seconds).asc(),
             col(QuizAttempt.finished_at).asc(),
         )
+        .limit(1)  # the ORM would otherwise read (and decode) every attempt to return one
     ).first()
 
 
