@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.catalog import Campaign, Catalog, Question, QuizRule
@@ -104,13 +107,14 @@ def answer(
     correct = chosen == sorted(question.correct)
     answers = list(attempt.answers)
     answers[index] = chosen
-    attempt.answers = answers
-    attempt.score += int(correct)
-    attempt.current += 1
-    if attempt.current >= attempt.total:
-        finish(attempt, now=now)
-    session.add(attempt)
-    session.flush()
+    values: dict[str, Any] = {
+        "answers": answers,
+        "score": attempt.score + int(correct),
+        "current": index + 1,
+    }
+    if index + 1 >= attempt.total:
+        values.update(_finished(attempt, now=now))
+    _record(session, attempt, index, values)
     right_positions = [order.index(c) for c in question.correct]
     return Outcome(
         correct=correct,
@@ -122,10 +126,43 @@ def answer(
 
 
 def finish(attempt: QuizAttempt, *, now: datetime, timed_out: bool = False) -> None:
+    for name, value in _finished(attempt, now=now, timed_out=timed_out).items():
+        setattr(attempt, name, value)
+
+
+def _finished(attempt: QuizAttempt, *, now: datetime, timed_out: bool = False) -> dict[str, Any]:
     end = min(now, attempt.deadline_at) if attempt.deadline_at and timed_out else now
-    attempt.finished_at = end
-    attempt.elapsed_seconds = max(0, int((end - attempt.started_at).total_seconds()))
-    attempt.timed_out = timed_out
+    return {
+        "finished_at": end,
+        "elapsed_seconds": max(0, int((end - attempt.started_at).total_seconds())),
+        "timed_out": timed_out,
+    }
+
+
+def _record(session: Session, attempt: QuizAttempt, index: int, values: dict[str, Any]) -> None:
+    """Save an answer through the table, not the ORM's unit of work (whose flush was a third
+    of a quiz answer's work in the engine), and only while question `index` is still the
+    current one: an answer counted meanwhile (another process) is not counted twice. The
+    attempt in the session then holds the saved values as its committed state."""
+    result = session.connection().execute(
+        _answer_statement(tuple(values)),
+        {"attempt_id": attempt.id, "index": index, **values},
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise QuizError("not the current question")
+    for name, value in values.items():
+        set_committed_value(attempt, name, value)
+
+
+@cache
+def _answer_statement(names: tuple[str, ...]) -> Any:
+    """The UPDATE of `_record` for these columns, built once (values bound at each execution)."""
+    table = QuizAttempt.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("attempt_id"), table.c.current == bindparam("index"))
+        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
+    )
 
 
 def expired(attempt: QuizAttempt, now: datetime) -> bool:
