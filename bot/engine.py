@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -34,6 +34,18 @@ logger = logging.getLogger(__name__)
 
 _PROCESSED = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _STATES = ConversationState.__table__  # type: ignore[attr-defined]
+# a chat's state saved only if still at the version read (another process may have moved it);
+# built once, its values bound at each update
+_SAVE_STATE = (
+    update(_STATES)
+    .where(_STATES.c.id == bindparam("state_id"), _STATES.c.version == bindparam("read_version"))
+    .values(
+        {
+            name: bindparam(name, type_=_STATES.c[name].type)
+            for name in ("flow", "step", "data", "version", "updated_at")
+        }
+    )
+)
 
 CANCEL_COMMAND = "huy"
 HELP_COMMAND = "trogiup"
@@ -276,17 +288,17 @@ class Engine:
             except IntegrityError:
                 raise StateConflict() from None
             return new_version
-        table = _STATES  # the table, not the ORM: nothing to synchronise
-        result = session.connection().execute(
-            update(table)
-            .where(table.c.id == row.id, table.c.version == row.version)
-            .values(
-                flow=state.flow,
-                step=state.step,
-                data=data,
-                version=new_version,
-                updated_at=utcnow(),
-            )
+        result = session.connection().execute(  # the table, not the ORM: nothing to synchronise
+            _SAVE_STATE,
+            {
+                "state_id": row.id,
+                "read_version": row.version,
+                "flow": state.flow,
+                "step": state.step,
+                "data": data,
+                "version": new_version,
+                "updated_at": utcnow(),
+            },
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise StateConflict()
