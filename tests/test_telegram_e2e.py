@@ -7,6 +7,7 @@ import contextlib
 import io
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -191,6 +192,30 @@ async def test_old_button_pressed_again_is_answered_not_processed(polling: Runni
     assert answer.params.get("text") == "Nút đã cũ"
     sent = await api.await_sent(USER, since=mark)
     assert "tin nhắn cũ" in sent[-1].text
+
+
+async def test_a_button_is_answered_at_once_while_a_slow_step_works(  # type: ignore[no-untyped-def]
+    polling: Running, monkeypatch
+) -> None:
+    """The spinner on a pressed button stops while a slow step (a busy database, a big file)
+    is still worked on, not only once it is done; and the button is answered once."""
+    api = polling.api
+    await _say(api, "/start CDCS-MN-HM", count=3)
+    await _say(api, "Vũ Thị Mai")
+    engine = polling.app.engine
+    handle_sync = engine.handle_sync
+
+    def slowly(incoming):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)
+        return handle_sync(incoming)
+
+    monkeypatch.setattr(engine, "handle_sync", slowly)
+    mark = api.mark()
+    api.press_button(USER, "Viên chức")
+    await api.await_sent(USER, since=mark)
+    made = [c.method for c in api.calls[mark:] if c.method != "getUpdates"]
+    assert made.count("answerCallbackQuery") == 1
+    assert made[0] == "answerCallbackQuery", made  # before the step's reply
 
 
 async def test_bad_input_never_crashes(polling: Running) -> None:
