@@ -113,6 +113,57 @@ class BotProcess:
             return ""
 
 
+class CpuCap:
+    """At most `cores` of CPU for one process, through a cgroup of its own (cgroup v2 `cpu.max`
+    or v1 `cpu.cfs_quota_us`; root, or a delegated cgroup, is needed): a process capped below
+    a core behaves as if it had a small machine of its own, so two of them can be compared
+    with one on a machine too small to give each a core (the double and the database share
+    it). `CpuCap.make` returns None where no cgroup can be made."""
+
+    V2, V1 = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/cpu")
+    PERIOD = 10_000  # microseconds: a short period spreads the throttling evenly
+
+    def __init__(self, path: Path, v2: bool) -> None:
+        self.path = path
+        self.v2 = v2
+
+    @classmethod
+    def make(cls, name: str, cores: float) -> CpuCap | None:
+        v2 = "cpu" in _read(cls.V2 / "cgroup.controllers").split()
+        path = (cls.V2 if v2 else cls.V1) / f"{name}-{os.getpid()}"
+        quota = int(cores * cls.PERIOD)
+        try:
+            path.mkdir()
+            if v2:
+                (path / "cpu.max").write_text(f"{quota} {cls.PERIOD}")
+            else:
+                (path / "cpu.cfs_period_us").write_text(str(cls.PERIOD))
+                (path / "cpu.cfs_quota_us").write_text(str(quota))
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+            return None
+        return cls(path, v2)
+
+    def hold(self, pid: int) -> None:
+        """The process (all its threads) under the cap."""
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def release(self, pid: int) -> None:
+        """The process back where the bench runs, then the cap's cgroup removed."""
+        with contextlib.suppress(OSError):  # the process may be gone already
+            (self.path.parent / "cgroup.procs").write_text(str(pid))
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def python_command(args: argparse.Namespace, name: str, command: list[str]) -> list[str]:
     if not args.profile:
         return command

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from bench.benchdb import database  # noqa: E402
 from bench.bots import (  # noqa: E402
     FIRST_MEMBER,
     BotProcess,
+    CpuCap,
     free_port,
     healthy,
     polling_probe,
@@ -288,6 +290,8 @@ def run_webhooks(
             return closed_window("two processes", crowd, processes, members, args)
 
         alternate(results.webhooks, [("one process", one), ("two processes", two)], args.rounds)
+        if args.cap:
+            capped(processes, one, two, args, results)
         twice_before = sum(1 for n in crowd.query_answers.values() if n > 1)
         stale_before = crowd.stale
         unexpected_before = crowd.unexpected["buttons nobody waited for"]
@@ -311,6 +315,43 @@ def run_webhooks(
         for i, process in enumerate(processes):
             process.stop()
             results.memory[f"webhook process {i + 1}"] = (process.started_rss, process.maxrss_mb)
+
+
+def capped(
+    processes: list[BotProcess],
+    one: Callable[[], Window],
+    two: Callable[[], Window],
+    args: argparse.Namespace,
+    results: Results,
+) -> None:
+    """The same comparison with each process held to `--cap` of a core (a cgroup each): on
+    a machine of two cores, one uncapped process already takes most of what the double and the
+    database leave, so two cannot show what they would do on machines of their own."""
+    caps = [CpuCap.make(f"congdoan-bench-{p.name}", args.cap) for p in processes]
+    if not all(caps):
+        for cap, process in zip(caps, processes, strict=True):
+            if cap is not None:
+                cap.release(process.pid)
+        results.notes.append(
+            "the capped comparison needs a cgroup the bench may create (root, or a delegated "
+            "cgroup): skipped"
+        )
+        return
+    for cap, process in zip(caps, processes, strict=True):
+        assert cap is not None
+        cap.hold(process.pid)
+    label = f"{args.cap:g} core each"
+    try:
+        print(f"   webhooks, each process capped at {label}:", flush=True)
+        alternate(
+            results.webhooks,
+            [(f"one process, {label}", one), (f"two processes, {label}", two)],
+            args.rounds,
+        )
+    finally:
+        for cap, process in zip(caps, processes, strict=True):
+            assert cap is not None
+            cap.release(process.pid)
 
 
 def run_all(args: argparse.Namespace) -> Results:
@@ -353,6 +394,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=200, help="closed loop (default 200)")
     parser.add_argument("--seconds", type=float, default=10, help="measured per run (default 10)")
     parser.add_argument("--rounds", type=int, default=2, help="A B repetitions (default 2)")
+    parser.add_argument(
+        "--cap",
+        type=float,
+        default=0.5,
+        help="webhooks: compare again with each process capped at this much of a core "
+        "(a cgroup each; needs root or a delegated cgroup; 0 = no capped comparison)",
+    )
     parser.add_argument(
         "--skip",
         nargs="*",
