@@ -229,13 +229,13 @@ def report(results: Results, args: argparse.Namespace) -> None:
                 ROWS[:-1], *(figures(results.webhooks[c], None)[:-1] for c in columns), strict=True
             )
         ]
-        ratios = ["two ÷ one, updates/s (per round)"]
+        two_to_one = ["two ÷ one, updates/s (per round)"]
         for column in columns:  # under each "two processes" column, against its "one process"
             one = results.webhooks.get(column.replace("two processes", "one process"), [])
             two = results.webhooks[column] if column.startswith("two processes") else []
             rates = [y.rate / x.rate for x, y in zip(one, two, strict=False) if x.rate]
-            ratios.append(spread(rates, "{:.2f}") if two else "")
-        body.append(ratios)
+            two_to_one.append(spread(rates, "{:.2f}") if two else "")
+        body.append(two_to_one)
         print(table(["", *columns], body))
     memory = [
         f"{name}: {a:.0f} MB after start, {b:.0f} MB peak"
