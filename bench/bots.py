@@ -123,9 +123,8 @@ class CpuCap:
     V2, V1 = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/cpu")
     PERIOD = 10_000  # microseconds: a short period spreads the throttling evenly
 
-    def __init__(self, path: Path, v2: bool) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.v2 = v2
 
     @classmethod
     def make(cls, name: str, cores: float) -> CpuCap | None:
@@ -143,7 +142,7 @@ class CpuCap:
             with contextlib.suppress(OSError):
                 path.rmdir()
             return None
-        return cls(path, v2)
+        return cls(path)
 
     def hold(self, pid: int) -> None:
         """The process (all its threads) under the cap."""

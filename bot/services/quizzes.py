@@ -140,10 +140,10 @@ def _finished(attempt: QuizAttempt, *, now: datetime, timed_out: bool = False) -
 
 
 def _record(session: Session, attempt: QuizAttempt, index: int, values: dict[str, Any]) -> None:
-    """Save an answer through the table, not the ORM's unit of work (whose flush was a third
-    of a quiz answer's work in the engine), and only while question `index` is still the
-    current one: an answer counted meanwhile (another process) is not counted twice. The
-    attempt in the session then holds the saved values as its committed state."""
+    """Save an answer through the table, not the ORM's unit of work (whose flush was an eighth
+    of the engine's CPU per quiz answer), and only while question `index` is still the current
+    one: an answer counted meanwhile (another process) is not counted twice. The attempt in the
+    session then holds the saved values as its committed state."""
     result = session.connection().execute(
         _answer_statement(tuple(values)),
         {"attempt_id": attempt.id, "index": index, **values},
