@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, Table, Update, bindparam, event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine
@@ -21,6 +21,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def guarded_update(table: Table, guard: str, names: Iterable[str]) -> Update:
+    """An UPDATE of one row by id, only while its `guard` column still holds the value read
+    (another process may have moved it on: the rowcount is then 0). Built once and bound at each
+    execution (building it cost more than running it on a hot path); its parameters: `row_id`,
+    `read_<guard>`, and one per column in `names`."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c[guard] == bindparam(f"read_{guard}"))
+        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
+    )
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.db import guarded_update
 from bot.flow import Command, Context, FlowState, Router
 from bot.messages import Choices, FileRequest, Incoming, Option, Reply, Response, Text
 from bot.models import ConversationState, Identity, ProcessedUpdate, RoleName, utcnow
@@ -34,18 +35,8 @@ logger = logging.getLogger(__name__)
 
 _PROCESSED = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _STATES = ConversationState.__table__  # type: ignore[attr-defined]
-# a chat's state saved only if still at the version read (another process may have moved it);
-# built once, its values bound at each update
-_SAVE_STATE = (
-    update(_STATES)
-    .where(_STATES.c.id == bindparam("state_id"), _STATES.c.version == bindparam("read_version"))
-    .values(
-        {
-            name: bindparam(name, type_=_STATES.c[name].type)
-            for name in ("flow", "step", "data", "version", "updated_at")
-        }
-    )
-)
+# a chat's state saved only if still at the version read (another process may have moved it)
+_SAVE_STATE = guarded_update(_STATES, "version", ("flow", "step", "data", "version", "updated_at"))
 
 CANCEL_COMMAND = "huy"
 HELP_COMMAND = "trogiup"
@@ -291,7 +282,7 @@ class Engine:
         result = session.connection().execute(  # the table, not the ORM: nothing to synchronise
             _SAVE_STATE,
             {
-                "state_id": row.id,
+                "row_id": row.id,
                 "read_version": row.version,
                 "flow": state.flow,
                 "step": state.step,

@@ -9,12 +9,13 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.catalog import Campaign, Catalog, Question, QuizRule
+from bot.db import guarded_update
 from bot.models import Member, QuizAttempt, Unit
 
 
@@ -146,7 +147,7 @@ def _record(session: Session, attempt: QuizAttempt, index: int, values: dict[str
     session then holds the saved values as its committed state."""
     result = session.connection().execute(
         _answer_statement(tuple(values)),
-        {"attempt_id": attempt.id, "index": index, **values},
+        {"row_id": attempt.id, "read_current": index, **values},
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise QuizError("not the current question")
@@ -156,13 +157,8 @@ def _record(session: Session, attempt: QuizAttempt, index: int, values: dict[str
 
 @cache
 def _answer_statement(names: tuple[str, ...]) -> Any:
-    """The UPDATE of `_record` for these columns, built once (values bound at each execution)."""
-    table = QuizAttempt.__table__  # type: ignore[attr-defined]
-    return (
-        update(table)
-        .where(table.c.id == bindparam("attempt_id"), table.c.current == bindparam("index"))
-        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
-    )
+    """The UPDATE of `_record` for these columns, built once."""
+    return guarded_update(QuizAttempt.__table__, "current", names)  # type: ignore[attr-defined]
 
 
 def expired(attempt: QuizAttempt, now: datetime) -> bool:
