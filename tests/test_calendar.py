@@ -13,7 +13,7 @@ import pytest
 from bot.calendar import Calendar, Event, Post, load_calendar
 from bot.config import PROJECT_ROOT
 from bot.content import Content
-from bot.yamlfile import Problem
+from bot.yamlfile import ContentError, Problem, load_yaml
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TOPIC = "Dân chủ và pháp chế 2024"
@@ -381,6 +381,16 @@ def test_broken_yaml(tmp_path: Path) -> None:
     build(tmp_path, {"calendar.yaml": CALENDAR + "  - id: [\n"})
     problems = load_calendar(tmp_path)[1]
     assert len(problems) == 1 and "YAML không hợp lệ" in problems[0].message
+
+
+def test_a_yaml_mistake_quotes_the_line_with_a_caret(tmp_path: Path) -> None:
+    path = tmp_path / "su-kien.yaml"
+    path.write_text("title: Ngày Quốc khánh\nday: [2, 9\nmonth: 9\n", encoding="utf-8")
+    with pytest.raises(ContentError) as raised:
+        load_yaml(path)
+    (problem,) = raised.value.problems
+    assert problem.line == 3 and "YAML không hợp lệ" in problem.message
+    assert "    day: [2, 9\n         ^" in problem.message  # where to look, for a non-programmer
 
 
 # --- the good examples of the tree ------------------------------------------------------------
