@@ -116,7 +116,8 @@ class Planner:
 
     def _refresh_tallies(self, now: datetime) -> None:
         """Every few minutes, each tree's unit figures, which /thongke rolls up for large
-        scopes (bot/services/stats.py); after the broadcasts, so they never wait for it."""
+        scopes (bot/services/stats.py; a tree too small for that is not tallied); after the
+        broadcasts, so they never wait for it."""
         refreshed = False
         with Session(self.db) as session:
             for root in units.children(session, None):
@@ -128,10 +129,11 @@ class Planner:
                 if last is not None and now - last < TALLY_EVERY:
                     continue
                 written = stats.refresh(session, campaign, root, now)
-                session.commit()
                 self._tallied[(campaign.id, root.id)] = now
-                logger.info("tally campaign=%s root=%s units=%s", campaign.id, root.id, written)
-                refreshed = True
+                if written:
+                    session.commit()
+                    logger.info("tally campaign=%s root=%s units=%s", campaign.id, root.id, written)
+                    refreshed = True
         if refreshed:
             db.optimize(self.db)
 

@@ -25,6 +25,7 @@ from bot.models import (
     RoleGrant,
     StudyProgress,
     Unit,
+    UnitTally,
 )
 from bot.services import stats, units
 from scheduler.jobs import Planner
@@ -719,9 +720,13 @@ def test_a_large_scope_reads_the_scheduler_tally(world, clock, monkeypatch) -> N
     app, ids = world
     campaign = next(c for c in app.content.catalog.campaigns if c.id == CAMPAIGN)
     planner = Planner(app.db, app.content, app.settings, platforms={"memory"})
+    clock.now = NOW - timedelta(minutes=9)
+    planner.tick(clock.now)  # a tree too small for its tally ever to be read: none is made
+    with Session(app.db) as s:
+        assert s.exec(select(UnitTally)).first() is None
+    monkeypatch.setattr(stats, "TALLY_MIN_MEMBERS", 5)  # the fixture tree counts as large
     clock.now = NOW - timedelta(minutes=4)
     planner.tick(clock.now)  # refreshes the tally of every tree with a campaign
-    monkeypatch.setattr(stats, "TALLY_MIN_MEMBERS", 5)  # the fixture tree counts as large
     clock.now = NOW
     with Session(app.db) as s:
         root = s.get(Unit, ids["LDLD-DEMO"])

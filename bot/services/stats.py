@@ -482,7 +482,11 @@ def _tallied(
 
 def refresh(session: Session, campaign: Campaign, root: Unit, now: datetime) -> int:
     """Count the own figures of every unit in the campaign's tree again and replace its tally;
-    returns the units written. The caller commits."""
+    returns the units written. The caller commits. A tree too small for any of its scopes to
+    read the tally (always read live) is left alone: 0."""
+    everyone = sa_select(func.count()).where(_in_subtree(root))  # the erased too: an upper bound
+    if (session.execute(everyone).scalar() or 0) < TALLY_MIN_MEMBERS:
+        return 0
     units = _units(session, root)
     own = _own_tallies(session, campaign, None if _read_whole(session, units, root) else root)
     in_tree = sa_select(col(Unit.id)).where(col(Unit.path).startswith(root.path))
