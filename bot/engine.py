@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -37,6 +37,17 @@ _PROCESSED = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _STATES = ConversationState.__table__  # type: ignore[attr-defined]
 # a chat's state saved only if still at the version read (another process may have moved it)
 _SAVE_STATE = guarded_update(_STATES, "version", ("flow", "step", "data", "version", "updated_at"))
+# SQLite's claim of an update, built once (building it cost more than running it)
+_CLAIM = (
+    sqlite.insert(_PROCESSED)
+    .values(
+        platform=bindparam("platform", type_=_PROCESSED.c.platform.type),
+        update_id=bindparam("update_id", type_=_PROCESSED.c.update_id.type),
+        processed_at=bindparam("at", type_=_PROCESSED.c.processed_at.type),
+    )
+    .on_conflict_do_nothing()
+    .returning(_PROCESSED.c.update_id)
+)
 
 CANCEL_COMMAND = "huy"
 HELP_COMMAND = "trogiup"
@@ -240,13 +251,11 @@ class Engine:
         """Mark the update as processed; False when it already was (a replay). One INSERT that
         skips a duplicate rather than failing on it (no exception, no rollback). SQLite only:
         PostgreSQL claims the update inside `load`."""
-        stmt = (
-            sqlite.insert(_PROCESSED)
-            .values(platform=incoming.platform, update_id=incoming.update_id, processed_at=utcnow())
-            .on_conflict_do_nothing()
-        )
         # rowcount is not reliable here (-1 through psycopg); the returned key is
-        claimed = session.connection().execute(stmt.returning(_PROCESSED.c.update_id))
+        claimed = session.connection().execute(
+            _CLAIM,
+            {"platform": incoming.platform, "update_id": incoming.update_id, "at": utcnow()},
+        )
         return claimed.first() is not None
 
     def _save_state(
