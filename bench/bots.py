@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlmodel import Session
 
 from bench.crowd import Crowd
+from bench.procmem import status_mb
 from bench.sqlcount.sitecustomize import FIELDS as SQL_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,11 +67,7 @@ class BotProcess:
         return (int(fields[11]) + int(fields[12])) / TICK
 
     def status_mb(self, key: str) -> float:
-        with contextlib.suppress(OSError):  # the process is gone: nothing to read
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+        return status_mb(key, self.pid)
 
     def sql(self) -> list[int]:
         try:

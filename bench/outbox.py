@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bench.benchdb import database  # noqa: E402
+from bench.procmem import status_mb  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.messages import to_plain  # noqa: E402
@@ -61,8 +62,7 @@ TEXT_CRASH = "<b>Bench</b> thông báo số 2: kiểm tra dừng đột ngột"
 
 
 def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return status_mb("VmRSS")
 
 
 async def worker_main(args: argparse.Namespace) -> dict[str, Any]:
@@ -123,7 +123,7 @@ async def worker_main(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "sent": worker.sent,
         "elapsed": round(elapsed, 2),
-        "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "maxrss_mb": round(status_mb("VmHWM"), 1),
         "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
         "rss_first_mb": samples[1] if len(samples) > 1 else None,
         "rss_last_mb": samples[-1] if samples else None,

@@ -35,6 +35,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from bench.procmem import status_mb  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.models import Unit  # noqa: E402
 from bot.textutil import fold  # noqa: E402
@@ -354,8 +355,7 @@ def report_child(url: str, code: str) -> None:
     content = load_content(ROOT / "content")
     campaign = next(c for c in content.catalog.campaigns if c.id == CAMPAIGN)
     db = make_engine(url)
-    with open("/proc/self/statm") as f:  # resident now, after the imports and the content
-        before = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    before = status_mb("VmRSS")  # resident now, after the imports and the content
     with Session(db) as s:
         unit = s.exec(select(Unit).where(Unit.code == code)).one()
         started = time.perf_counter()
@@ -379,14 +379,14 @@ def report_child(url: str, code: str) -> None:
                 "xlsx_kb": len(report.xlsx) // 1024,
                 "docx_kb": len(report.docx) // 1024,
                 "rss_before_build_mb": round(before, 1),
+                "peak_rss_mb": round(status_mb("VmHWM"), 1),
             }
         )
     )
 
 
 def report_timing(url: str, code: str) -> dict[str, Any]:
-    """Run report_child in its own process: wall time, and its peak RSS from wait4 (the
-    RUSAGE_CHILDREN figure of that one child)."""
+    """Run report_child in its own process: wall time, and the peak RSS it reports (VmHWM)."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, __file__, "--report-child", code, "--url", url],
@@ -396,14 +396,13 @@ def report_timing(url: str, code: str) -> dict[str, Any]:
     )
     assert process.stdout is not None
     out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status = os.waitpid(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"the report child failed with exit code {process.returncode}")
     figures = dict(json.loads(out.strip().splitlines()[-1]))
     figures["wall_s"] = round(wall, 2)
-    figures["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
     return figures
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bench.benchdb import database  # noqa: E402
+from bench.procmem import status_mb  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import make_engine, upgrade  # noqa: E402
 from bot.messages import to_plain  # noqa: E402
@@ -71,8 +72,7 @@ def chat_of(member_id: int) -> str:
 
 
 def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return status_mb("VmRSS")
 
 
 async def worker_main(args: argparse.Namespace) -> dict[str, Any]:
@@ -142,7 +142,7 @@ async def worker_main(args: argparse.Namespace) -> dict[str, Any]:
         "rate": worker.rate,
         "concurrency": worker.concurrency,
         "elapsed": round(elapsed, 2),
-        "maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "maxrss_mb": round(status_mb("VmHWM"), 1),
         "cpu_s": round(cpu_run, 1),  # while delivering (not loading content and libraries)
         "rss_first_mb": samples[1] if len(samples) > 1 else None,
         "rss_last_mb": samples[-1] if samples else None,
@@ -184,13 +184,14 @@ def finish_worker(process: subprocess.Popen[str], timeout: float) -> dict[str, A
 
 
 def kill_worker(process: subprocess.Popen[str]) -> float:
-    """SIGKILL, then reap the process with wait4: its peak RSS in MB."""
+    """Its peak RSS in MB, read just before a SIGKILL; then reap the process."""
+    peak = status_mb("VmHWM", process.pid)
     os.kill(process.pid, signal.SIGKILL)
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status = os.waitpid(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.stdout is not None:
         process.stdout.close()
-    return round(usage.ru_maxrss / 1024, 1)
+    return round(peak, 1)
 
 
 # -- the parent ---------------------------------------------------------------------------------
