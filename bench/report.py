@@ -96,6 +96,23 @@ def ratios(results: dict[str, list[Window]], label: str) -> str:
     return spread(values, "{:.2f}")
 
 
+def webhook_pairs(
+    webhooks: dict[str, list[Window]],
+) -> list[tuple[str, list[Window], list[Window], list[float]]]:
+    """Each "one process…" column with its "two processes…" twin: (the twin's column, one's
+    rounds, two's rounds, two ÷ one per round)."""
+    pairs = []
+    for column, one in webhooks.items():
+        if not column.startswith("one process"):
+            continue
+        twin = column.replace("one process", "two processes")
+        two = webhooks.get(twin, [])
+        if one and two:
+            rates = [b.rate / a.rate for a, b in zip(one, two, strict=False) if a.rate]
+            pairs.append((twin, one, two, rates))
+    return pairs
+
+
 def report(results: Results, args: argparse.Namespace) -> None:
     labels = [c.removeprefix("full, ") for c in results.closed if c.startswith("full, ")]
     labels = labels or [c.removeprefix("full, ") for c in results.open if c.startswith("full, ")]
@@ -229,13 +246,13 @@ def report(results: Results, args: argparse.Namespace) -> None:
                 ROWS[:-1], *(figures(results.webhooks[c], None)[:-1] for c in columns), strict=True
             )
         ]
-        two_to_one = ["two ÷ one, updates/s (per round)"]
-        for column in columns:  # under each "two processes" column, against its "one process"
-            one = results.webhooks.get(column.replace("two processes", "one process"), [])
-            two = results.webhooks[column] if column.startswith("two processes") else []
-            rates = [y.rate / x.rate for x, y in zip(one, two, strict=False) if x.rate]
-            two_to_one.append(spread(rates, "{:.2f}") if two else "")
-        body.append(two_to_one)
+        per_twin = {twin: rates for twin, _, _, rates in webhook_pairs(results.webhooks)}
+        body.append(  # under each "two processes" column, against its "one process"
+            [
+                "two ÷ one, updates/s (per round)",
+                *(spread(per_twin[c], "{:.2f}") if c in per_twin else "" for c in columns),
+            ]
+        )
         print(table(["", *columns], body))
     memory = [
         f"{name}: {a:.0f} MB after start, {b:.0f} MB peak"
@@ -292,17 +309,11 @@ def goals(results: Results, labels: list[str]) -> None:
         memory = results.memory.get(f"full, {label}")
         if memory is not None:
             check(f"{label}: RSS after start < 120 MB", memory[0] < 120, f"{memory[0]:.0f} MB")
-    for column in results.webhooks:
-        if not column.startswith("one process"):
-            continue
-        one = results.webhooks[column]
-        two = results.webhooks.get(column.replace("one process", "two processes"), [])
-        if not one or not two:
-            continue
-        ratio = min(b.rate / a.rate for a, b in zip(one, two, strict=False) if a.rate)
+    for twin, one, two, rates in webhook_pairs(results.webhooks):
+        ratio = min(rates)
         busy = f"the machine's CPU {spread([100 * w.machine for w in one])}% busy with one, "
         busy += f"{spread([100 * w.machine for w in two])}% with two"
-        capped = column.removeprefix("one process").removeprefix(", ")
+        capped = twin.removeprefix("two processes").removeprefix(", ")
         name = "two webhook processes ≥ 1.7 × one" + (f", {capped}" if capped else "")
         check(name, ratio >= 1.7, f"{ratio:.2f} ({busy})")
     if lines:
