@@ -327,18 +327,17 @@ def capped(
     """The same comparison with each process held to `--cap` of a core (a cgroup each): on
     a machine of two cores, one uncapped process already takes most of what the double and the
     database leave, so two cannot show what they would do on machines of their own."""
-    caps = [CpuCap.make(f"congdoan-bench-{p.name}", args.cap) for p in processes]
-    if not all(caps):
-        for cap, process in zip(caps, processes, strict=True):
-            if cap is not None:
-                cap.release(process.pid)
+    made = ((CpuCap.make(f"congdoan-bench-{p.name}", args.cap), p) for p in processes)
+    caps = [(cap, process) for cap, process in made if cap is not None]
+    if len(caps) < len(processes):
+        for cap, process in caps:
+            cap.release(process.pid)
         results.notes.append(
             "the capped comparison needs a cgroup the bench may create (root, or a delegated "
             "cgroup): skipped"
         )
         return
-    for cap, process in zip(caps, processes, strict=True):
-        assert cap is not None
+    for cap, process in caps:
         cap.hold(process.pid)
     label = f"{args.cap:g} core each"
     try:
@@ -349,8 +348,7 @@ def capped(
             args.rounds,
         )
     finally:
-        for cap, process in zip(caps, processes, strict=True):
-            assert cap is not None
+        for cap, process in caps:
             cap.release(process.pid)
 
 
